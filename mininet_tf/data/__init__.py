@@ -1,0 +1,1 @@
+"""Dataset loaders, decoding, the synthetic default and the tf.data pipeline."""

@@ -1,0 +1,214 @@
+"""The reconstructed Mini-Net: builder, parameter/MAC accounting and a `python -m` summary.
+
+`build_mininet` returns a functional Keras 3 model by default, or the identical graph in
+tf_keras (Keras 2) when given ``keras_module=tf_keras`` (the quantization-aware training path).
+Layer names are stable and identical in both, so ``set_weights(get_weights())`` transfers.
+
+Usage:
+    >>> from mininet_tf.model import build_mininet
+    >>> model = build_mininet()            # (None, None, 3) raw RGB in [0, 255] -> probabilities
+    >>> model.count_params()
+
+    python -m mininet_tf.model --size 512 512
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+
+from mininet_tf.blocks import conv_bn, dmres, expand_squeeze
+
+#: Default widths: one entry per resolution level, the last one is the bottleneck.
+DEFAULT_WIDTHS = (16, 24, 30, 40)
+DEFAULT_EXPANSION = 2.0
+DEFAULT_SCALES = (1, 2)
+
+
+def build_mininet(
+    input_shape: tuple = (None, None, 3),
+    num_classes: int = 1,
+    widths: Sequence[int] = DEFAULT_WIDTHS,
+    expansion: float = DEFAULT_EXPANSION,
+    dmres_scales: Sequence[int] = DEFAULT_SCALES,
+    upsampling: str = "bilinear",
+    keras_module=None,
+    name: str = "mininet",
+):
+    """Build Mini-Net as a functional model.
+
+    Input is raw RGB in [0, 255] (any float or integer dtype cast to float32); the rescaling to
+    [-1, 1] is the first layer, so exported models take raw pixels. Output is a per-pixel
+    probability map: sigmoid for ``num_classes == 1``, softmax over classes otherwise.
+
+    Args:
+        input_shape: (H, W, 3). H and W may be None; at run time they must be multiples of
+            ``2 ** (len(widths) - 1)`` (see `required_multiple`).
+        num_classes: 1 for binary segmentation, or the number of classes.
+        widths: channels per resolution level, shallow to deep; the last is the bottleneck.
+        expansion: Expand-Squeeze expansion ratio.
+        dmres_scales: DMRes branch resolution divisors (two: high- and low-frequency branch).
+        upsampling: "bilinear" or "nearest" (UpSampling2D interpolation in the decoder).
+        keras_module: `keras` (default) or `tf_keras` for the QAT graph.
+        name: model name.
+
+    Returns:
+        A functional `keras.Model` (or `tf_keras.Model`).
+    """
+    if keras_module is None:
+        import keras as keras_module
+    layers = keras_module.layers
+    widths = [int(w) for w in widths]
+    if len(widths) < 2:
+        raise ValueError(f"widths needs at least two levels (encoder + bottleneck), got {widths}")
+    if upsampling not in ("bilinear", "nearest"):
+        raise ValueError(f"upsampling must be 'bilinear' or 'nearest', got {upsampling!r}")
+
+    # === Input and in-graph normalisation ===
+    inputs = layers.Input(shape=input_shape, name="image")
+    x = layers.Rescaling(1.0 / 127.5, offset=-1.0, name="rescale")(inputs)
+    x = conv_bn(x, layers, widths[0], 3, "stem")
+
+    # === Encoder: Expand-Squeeze per level, DMRes on each skip, then downsample ===
+    skips = []
+    for level, width in enumerate(widths[:-1]):
+        x = expand_squeeze(x, layers, width, f"enc{level}", expansion=expansion)
+        skips.append(dmres(x, layers, f"skip{level}", scales=dmres_scales))
+        x = layers.MaxPooling2D(2, name=f"enc{level}_pool")(x)
+
+    # === Bottleneck ===
+    x = expand_squeeze(x, layers, widths[-1], "bottleneck", expansion=expansion)
+
+    # === Decoder: upsample, concatenate the refined skip, Expand-Squeeze ===
+    for level in reversed(range(len(widths) - 1)):
+        x = layers.UpSampling2D(2, interpolation=upsampling, name=f"dec{level}_up")(x)
+        x = layers.Concatenate(name=f"dec{level}_concat")([x, skips[level]])
+        x = expand_squeeze(x, layers, widths[level], f"dec{level}", expansion=expansion)
+
+    # === Head ===
+    x = layers.Conv2D(num_classes, 1, name="head_conv")(x)
+    activation = "sigmoid" if num_classes == 1 else "softmax"
+    outputs = layers.Activation(activation, dtype="float32", name="probabilities")(x)
+    return keras_module.Model(inputs, outputs, name=name)
+
+
+def required_multiple(model_or_widths) -> int:
+    """The H and W multiple the model needs: 2 ** number of poolings."""
+    if isinstance(model_or_widths, Sequence):
+        return 2 ** (len(model_or_widths) - 1)
+    pools = [layer for layer in model_or_widths.layers if layer.name.endswith("_pool")]
+    return 2 ** len(pools)
+
+
+def parameter_counts(model) -> dict:
+    """Trainable, non-trainable (BatchNorm moving statistics) and total parameter counts."""
+    import numpy as np
+
+    trainable = int(sum(np.prod(w.shape) for w in model.trainable_weights))
+    non_trainable = int(sum(np.prod(w.shape) for w in model.non_trainable_weights))
+    return {
+        "trainable": trainable,
+        "non_trainable": non_trainable,
+        "total": trainable + non_trainable,
+    }
+
+
+def count_macs(model, height: int, width: int) -> int:
+    """Multiply-accumulates of one forward pass at (height, width), counted per conv layer.
+
+    Counts Conv2D, SeparableConv2D, DepthwiseConv2D and Conv2DTranspose (the layers that
+    dominate cost); BatchNorm, ReLU, adds, pooling and resizing are elementwise and omitted.
+    """
+    fixed = rebuild_at_size(model, height, width)
+    return sum(layer_macs(layer) for layer in fixed.layers)
+
+
+def layer_macs(layer) -> int:
+    """MACs of one conv-type layer from its config and built output shape (0 for others)."""
+    kind = type(layer).__name__
+    if kind not in ("Conv2D", "SeparableConv2D", "DepthwiseConv2D", "Conv2DTranspose"):
+        return 0
+    out_h, out_w, out_c = layer.output.shape[1:4]
+    in_c = layer.input.shape[-1]
+    kh, kw = layer.kernel_size
+    pixels = out_h * out_w
+    if kind == "DepthwiseConv2D":
+        return pixels * in_c * layer.depth_multiplier * kh * kw
+    if kind == "SeparableConv2D":
+        mult = layer.depth_multiplier
+        return pixels * in_c * mult * kh * kw + pixels * in_c * mult * out_c
+    if kind == "Conv2DTranspose":
+        in_h, in_w = layer.input.shape[1:3]
+        return in_h * in_w * in_c * out_c * kh * kw
+    return pixels * in_c * out_c * kh * kw
+
+
+def model_config(model) -> dict:
+    """The builder arguments of a model built by `build_mininet`, read back from its layers."""
+    names = {layer.name: layer for layer in model.layers}
+    widths = []
+    level = 0
+    while f"enc{level}_squeeze_conv" in names:
+        widths.append(int(names[f"enc{level}_squeeze_conv"].filters))
+        level += 1
+    widths.append(int(names["bottleneck_squeeze_conv"].filters))
+    expanded = int(names["enc0_expand_sepconv"].filters)
+    scales = sorted(
+        int(layer.name.split("_")[1][1:])
+        for layer in model.layers
+        if layer.name.startswith("skip0_") and layer.name.endswith("_dwconv")
+    )
+    return {
+        "num_classes": int(names["head_conv"].filters),
+        "widths": widths,
+        "expansion": expanded / widths[0],
+        "dmres_scales": scales,
+        "upsampling": names["dec0_up"].interpolation,
+    }
+
+
+def rebuild_at_size(model, height: int | None, width: int | None, keras_module=None):
+    """The same graph with a fixed (or dynamic, with None) input size and the same weights.
+
+    TFLite export needs a fixed size because Keras 3 `UpSampling2D` does not convert with
+    dynamic H, W; the weights do not depend on the size, so they copy over unchanged.
+    """
+    config = model_config(model)
+    fixed = build_mininet(input_shape=(height, width, 3), keras_module=keras_module, **config)
+    fixed.set_weights(model.get_weights())
+    return fixed
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m mininet_tf.model",
+        description="Print Mini-Net's summary, parameter counts and MACs at an input size.",
+    )
+    parser.add_argument("--size", type=int, nargs=2, default=(512, 512), metavar=("H", "W"))
+    parser.add_argument("--widths", type=int, nargs="+", default=list(DEFAULT_WIDTHS))
+    parser.add_argument("--expansion", type=float, default=DEFAULT_EXPANSION)
+    parser.add_argument("--dmres-scales", type=int, nargs="+", default=list(DEFAULT_SCALES))
+    parser.add_argument("--num-classes", type=int, default=1)
+    parser.add_argument("--quiet", action="store_true", help="skip the layer-by-layer summary")
+    args = parser.parse_args(argv)
+
+    height, width = args.size
+    model = build_mininet(
+        input_shape=(height, width, 3),
+        num_classes=args.num_classes,
+        widths=args.widths,
+        expansion=args.expansion,
+        dmres_scales=args.dmres_scales,
+    )
+    if not args.quiet:
+        model.summary(line_length=110)
+    counts = parameter_counts(model)
+    macs = count_macs(model, height, width)
+    print(f"parameters: trainable {counts['trainable']:,}  non-trainable (BN moving stats) "
+          f"{counts['non_trainable']:,}  total {counts['total']:,}")
+    print(f"MACs at {height}x{width}: {macs:,} ({macs / 1e9:.3f} G); "
+          f"{macs / (height * width):,.0f} per pixel")
+
+
+if __name__ == "__main__":
+    main()
