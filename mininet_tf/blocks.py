@@ -59,13 +59,13 @@ def expand_squeeze(x, layers, filters: int, name: str, *, expansion: float = 2.0
     return layers.ReLU(name=f"{name}_out")(y)
 
 
-def dmres(x, layers, name: str, *, scales: Sequence[int] = (1, 2)):
+def dmres(x, layers, name: str, *, scales: Sequence[int] = (1, 2), interpolation: str = "nearest"):
     """Dual multi-scale residual block (DMRes), used on the skip connections.
 
     Two parallel residual branches look at the same features at different scales. The
     ``scale=1`` branch (3x3 at full resolution) keeps fine, high-frequency detail such as thin
     vessel walls and lesion borders. A ``scale=s`` branch average-pools by ``s``, applies the
-    same 3x3 unit there and upsamples back (bilinear): it sees an ``s``-times wider,
+    same 3x3 unit there and upsamples back: it sees an ``s``-times wider,
     low-pass-filtered context at ``1/s**2`` of the cost. Each branch is depthwise conv -> BN ->
     ReLU -> 1x1 conv -> BN with its own residual. The branches are concatenated, fused by a
     1x1 conv + BN, and an outer residual adds the block input back before the final ReLU.
@@ -77,6 +77,7 @@ def dmres(x, layers, name: str, *, scales: Sequence[int] = (1, 2)):
         layers: `keras.layers` or `tf_keras.layers`.
         name: prefix for every layer name.
         scales: one resolution divisor per branch; two gives the paper's "dual" block.
+        interpolation: UpSampling2D interpolation of the low-frequency branch.
 
     Returns:
         Tensor with the shape of ``x``.
@@ -93,7 +94,7 @@ def dmres(x, layers, name: str, *, scales: Sequence[int] = (1, 2)):
         b = layers.ReLU(name=f"{prefix}_dw_relu")(b)
         b = conv_bn(b, layers, channels, 1, f"{prefix}_pw", relu=False)
         if scale > 1:
-            b = layers.UpSampling2D(scale, interpolation="bilinear", name=f"{prefix}_up")(b)
+            b = layers.UpSampling2D(scale, interpolation=interpolation, name=f"{prefix}_up")(b)
         b = layers.Add(name=f"{prefix}_add")([x, b])
         branches.append(layers.ReLU(name=f"{prefix}_out")(b))
     y = layers.Concatenate(name=f"{name}_concat")(branches)

@@ -31,7 +31,7 @@ def build_mininet(
     widths: Sequence[int] = DEFAULT_WIDTHS,
     expansion: float = DEFAULT_EXPANSION,
     dmres_scales: Sequence[int] = DEFAULT_SCALES,
-    upsampling: str = "bilinear",
+    upsampling: str = "nearest",
     keras_module=None,
     name: str = "mininet",
 ):
@@ -48,7 +48,10 @@ def build_mininet(
         widths: channels per resolution level, shallow to deep; the last is the bottleneck.
         expansion: Expand-Squeeze expansion ratio.
         dmres_scales: DMRes branch resolution divisors (two: high- and low-frequency branch).
-        upsampling: "bilinear" or "nearest" (UpSampling2D interpolation in the decoder).
+        upsampling: "nearest" (default) or "bilinear", the UpSampling2D interpolation in the
+            decoder and in DMRes. Keras 3 implements "bilinear" with a resize whose output size
+            must be static, so a "bilinear" model only trains and runs at a fixed input_shape;
+            "nearest" (a repeat) works with dynamic H, W.
         keras_module: `keras` (default) or `tf_keras` for the QAT graph.
         name: model name.
 
@@ -73,7 +76,9 @@ def build_mininet(
     skips = []
     for level, width in enumerate(widths[:-1]):
         x = expand_squeeze(x, layers, width, f"enc{level}", expansion=expansion)
-        skips.append(dmres(x, layers, f"skip{level}", scales=dmres_scales))
+        skips.append(
+            dmres(x, layers, f"skip{level}", scales=dmres_scales, interpolation=upsampling)
+        )
         x = layers.MaxPooling2D(2, name=f"enc{level}_pool")(x)
 
     # === Bottleneck ===
@@ -96,7 +101,11 @@ def required_multiple(model_or_widths) -> int:
     """The H and W multiple the model needs: 2 ** number of poolings."""
     if isinstance(model_or_widths, Sequence):
         return 2 ** (len(model_or_widths) - 1)
-    pools = [layer for layer in model_or_widths.layers if layer.name.endswith("_pool")]
+    pools = [
+        layer
+        for layer in model_or_widths.layers
+        if layer.name.startswith("enc") and layer.name.endswith("_pool")
+    ]
     return 2 ** len(pools)
 
 
@@ -204,10 +213,14 @@ def main(argv=None) -> None:
         model.summary(line_length=110)
     counts = parameter_counts(model)
     macs = count_macs(model, height, width)
-    print(f"parameters: trainable {counts['trainable']:,}  non-trainable (BN moving stats) "
-          f"{counts['non_trainable']:,}  total {counts['total']:,}")
-    print(f"MACs at {height}x{width}: {macs:,} ({macs / 1e9:.3f} G); "
-          f"{macs / (height * width):,.0f} per pixel")
+    print(
+        f"parameters: trainable {counts['trainable']:,}  non-trainable (BN moving stats) "
+        f"{counts['non_trainable']:,}  total {counts['total']:,}"
+    )
+    print(
+        f"MACs at {height}x{width}: {macs:,} ({macs / 1e9:.3f} G); "
+        f"{macs / (height * width):,.0f} per pixel"
+    )
 
 
 if __name__ == "__main__":
