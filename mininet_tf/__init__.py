@@ -1,3 +1,9 @@
-"""mininet-tf: Mini-Net (arXiv 2405.17520) for medical image segmentation in TensorFlow/Keras."""
+"""mininet-tf: Mini-Net (arXiv 2405.17520) for medical image segmentation in TensorFlow/Keras.
+
+Importing the package registers its Keras objects (loss, metrics), so `.keras` files saved by
+`mininet_tf.train` load with plain `keras.models.load_model`.
+"""
+
+from mininet_tf import losses, metrics  # noqa: F401  (registers serializable Keras objects)
 
 __version__ = "0.1.0"

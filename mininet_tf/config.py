@@ -1,0 +1,151 @@
+"""Every training option in one dataclass; YAML/JSON files and CLI flags map onto it.
+
+Precedence: dataclass defaults < ``--config FILE`` < explicit command-line flags. The resolved
+config is saved in the run directory (``config.json``) and reloaded by ``--resume``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass
+class TrainConfig:
+    """Options of `mininet_tf.train.train` (and `python -m mininet_tf.train`)."""
+
+    # --- data ---
+    dataset: str = "synthetic"  # a loader name (see mininet_tf.data.DATASETS) or "manifest"
+    data_dir: str | None = None  # dataset root; for "manifest", a folder of train/val/test.csv
+    val_fraction: float = 0.2  # share of the training split carved out for validation
+    # --- run ---
+    out: str = "runs/mininet"  # run directory (created; an existing one needs --resume)
+    seed: int = 0
+    resume: bool = False
+    # --- schedule ---
+    epochs: int = 8
+    steps_per_epoch: int = 40
+    batch_size: int = 8
+    # --- input ---
+    patch_size: int | None = 64  # train on random patches; the model then tiles at inference
+    image_size: list[int] | None = None  # or train on whole images resized to (H, W)
+    foreground_fraction: float = 0.5  # share of patches centred on a foreground pixel
+    augment: bool = True
+    # --- optimisation ---
+    optimizer: str = "adam"  # adam | adamw | sgd
+    learning_rate: float = 3e-3
+    lr_schedule: str = "cosine"  # constant | cosine (decays to 1% over all steps)
+    weight_decay: float = 0.0  # adamw only
+    # --- loss: loss = alpha * (dice + jaccard) / 2 + (1 - alpha) * bce ---
+    loss_alpha: float = 0.5
+    # --- model ---
+    widths: list[int] = field(default_factory=lambda: [16, 24, 30, 40])
+    expansion: float = 2.0
+    dmres_scales: list[int] = field(default_factory=lambda: [1, 2])
+    upsampling: str = "nearest"
+    # --- selection and evaluation (validation split only) ---
+    threshold_metric: str = "f1"
+    eval_tile: int = 1024  # largest Keras forward pass at inference (tile mode)
+    verbose: int = 1
+
+    def validate(self) -> TrainConfig:
+        if (self.patch_size is None) == (self.image_size is None):
+            raise ValueError("set exactly one of patch_size (patch training) or image_size")
+        if self.image_size is not None and len(self.image_size) != 2:
+            raise ValueError(f"image_size needs two values (H W), got {self.image_size}")
+        if self.optimizer not in ("adam", "adamw", "sgd"):
+            raise ValueError(f"optimizer must be adam, adamw or sgd, got {self.optimizer!r}")
+        if self.lr_schedule not in ("constant", "cosine"):
+            raise ValueError(f"lr_schedule must be constant or cosine, got {self.lr_schedule!r}")
+        if not 0.0 < self.val_fraction < 1.0:
+            raise ValueError(f"val_fraction must be in (0, 1), got {self.val_fraction}")
+        for key in ("epochs", "steps_per_epoch", "batch_size"):
+            if getattr(self, key) < 1:
+                raise ValueError(f"{key} must be >= 1, got {getattr(self, key)}")
+        if not 0.0 <= self.loss_alpha <= 1.0:
+            raise ValueError(f"loss_alpha must be in [0, 1], got {self.loss_alpha}")
+        return self
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+def _base_type(tp):
+    """(python type, is_list) of a field annotation such as ``list[int] | None``."""
+    if isinstance(tp, str):
+        tp = eval(tp, {**vars(typing), "list": list})  # annotations are strings here
+    args = [a for a in typing.get_args(tp) if a is not type(None)]
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        return _base_type(args[0])
+    if origin is list:
+        return args[0], True
+    return tp, False
+
+
+def load_config_file(path: str | Path) -> dict:
+    """Options from a YAML or JSON file; unknown keys are an error naming the file."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: config file not found")
+    text = path.read_text()
+    if path.suffix.lower() in (".yaml", ".yml"):
+        import yaml
+
+        data = yaml.safe_load(text) or {}
+    else:
+        data = json.loads(text)
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: a config file must hold a mapping of options")
+    known = {f.name for f in dataclasses.fields(TrainConfig)}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ValueError(f"{path}: unknown option(s) {unknown}; known: {sorted(known)}")
+    return data
+
+
+def add_config_arguments(parser: argparse.ArgumentParser) -> None:
+    """One ``--flag`` per `TrainConfig` field, all defaulting to None (= not given)."""
+    for f in dataclasses.fields(TrainConfig):
+        flag = "--" + f.name.replace("_", "-")
+        tp, is_list = _base_type(f.type)
+        if tp is bool:
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=None)
+        elif is_list:
+            parser.add_argument(flag, type=tp, nargs="+", default=None)
+        else:
+            parser.add_argument(flag, type=_none_or(tp), default=None)
+
+
+def _none_or(tp):
+    def convert(text):
+        return None if text.lower() == "none" else tp(text)
+
+    convert.__name__ = tp.__name__
+    return convert
+
+
+def resolve_config(args: argparse.Namespace | None = None, **overrides) -> TrainConfig:
+    """Defaults < ``args.config`` file < flags given in ``args`` < keyword ``overrides``."""
+    values: dict = {}
+    if args is not None and getattr(args, "config", None):
+        values.update(load_config_file(args.config))
+    if args is not None:
+        for f in dataclasses.fields(TrainConfig):
+            value = getattr(args, f.name, None)
+            if value is not None:
+                values[f.name] = value
+    values.update({k: v for k, v in overrides.items()})
+    known = {f.name for f in dataclasses.fields(TrainConfig)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise ValueError(f"unknown option(s) {unknown}")
+    # Choosing whole-image training on the command line switches patch training off.
+    if "image_size" in values and values["image_size"] and "patch_size" not in values:
+        values["patch_size"] = None
+    return TrainConfig(**values).validate()

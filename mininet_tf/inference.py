@@ -1,0 +1,100 @@
+"""Load a trained model (`.keras` or `.tflite`) with its card and predict full-resolution maps.
+
+Owns the one inference path shared by `evaluate`, `predict`, training-time validation and the
+notebooks. Geometry (padding, tiling, resizing) comes from `mininet_lite.tiling`, which the
+TensorFlow-free runtime uses too, so a `.keras` model and its float `.tflite` export give the
+same probability maps through the same code.
+
+A model's card is the JSON file beside it (`model.keras` -> `model.json`): decision threshold,
+input policy, training facts. A model without a card gets threshold 0.5 and native-resolution
+tiling.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from mininet_lite.runtime import TFLiteSegmenter, card_path, read_card
+from mininet_lite.tiling import InputPolicy, predict_image
+from mininet_tf.data.records import atomic_write_text
+
+#: Largest single Keras forward pass in tile mode; bigger images are tiled.
+DEFAULT_KERAS_TILE = (1024, 1024)
+
+
+def write_card(model_path: str | Path, card: dict) -> Path:
+    """Write (atomically) the JSON card that belongs beside ``model_path``."""
+    path = card_path(model_path)
+    atomic_write_text(path, json.dumps(card, indent=2, sort_keys=True, default=_json_default))
+    return path
+
+
+def _json_default(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+class KerasSegmenter:
+    """A `.keras` Mini-Net with its card: image in, probability map out.
+
+    Args:
+        model: a `keras.Model` or a path to a `.keras` file.
+        policy: input policy (default: the card's, else native-resolution tiling).
+        threshold: decision threshold (default: the card's, else 0.5).
+        card: the card dict (default: read from beside the model path).
+    """
+
+    def __init__(self, model, policy: InputPolicy | None = None, threshold=None, card=None):
+        import keras
+
+        from mininet_tf.model import required_multiple
+
+        self.path = None
+        if isinstance(model, str | Path):
+            self.path = Path(model)
+            if not self.path.is_file():
+                raise FileNotFoundError(f"{self.path}: model file not found")
+            card = read_card(self.path) if card is None else card
+            try:
+                model = keras.models.load_model(self.path, compile=False)
+            except Exception as exc:  # keras raises several types for a bad archive
+                raise ValueError(f"{self.path}: cannot load Keras model ({exc})") from exc
+        self.model = model
+        self.card = card or {}
+        multiple = required_multiple(model)
+        if policy is None and "input_policy" in self.card:
+            policy = InputPolicy.from_dict(self.card["input_policy"])
+        if policy is None:
+            policy = InputPolicy(mode="tile", size=DEFAULT_KERAS_TILE, multiple=multiple)
+        self.policy = policy
+        self.threshold = float(
+            threshold if threshold is not None else self.card.get("threshold", 0.5)
+        )
+        self._fn = None
+
+    def forward(self, batch: np.ndarray) -> np.ndarray:
+        """(1, h, w, 3) uint8 raw pixels -> (1, h, w, C) float32 probabilities."""
+        return np.asarray(self.model(batch.astype(np.float32), training=False))
+
+    def predict(self, image: np.ndarray) -> np.ndarray:
+        """(H, W, 3) uint8 -> (H, W) float32 foreground probability (binary models)."""
+        return predict_image(self.forward, image, self.policy, fixed_size=False)[..., 0]
+
+
+def load_segmenter(path: str | Path, *, threshold=None, threads: int | None = None):
+    """A `KerasSegmenter` or `TFLiteSegmenter` for ``path``, chosen by its suffix."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: model file not found")
+    suffix = path.suffix.lower()
+    if suffix == ".keras":
+        return KerasSegmenter(path, threshold=threshold)
+    if suffix == ".tflite":
+        return TFLiteSegmenter(path, threads=threads, threshold=threshold)
+    raise ValueError(f"{path}: unknown model format {suffix!r}; expected .keras or .tflite")

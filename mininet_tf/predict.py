@@ -1,0 +1,121 @@
+"""Segment images with a trained model: images or folders in, masks and overlays out.
+
+    python -m mininet_tf.predict --model M.keras image.jpg folder/ --out results/
+
+For every input ``<stem>`` it writes ``<stem>_mask.png`` (0/255), ``<stem>_prob.png`` (16-bit
+probability) and ``<stem>_overlay.png`` into ``--out``. Inputs are never written to; an
+existing output is an error unless ``--overwrite``; ``--out`` may not be an input folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from mininet_tf.data.records import DataError
+
+
+def collect_inputs(inputs) -> list[Path]:
+    """Image files named directly or found (sorted, non-recursive) in the named folders."""
+    from mininet_tf.data.io import is_image_file
+
+    files: list[Path] = []
+    for item in inputs:
+        path = Path(item)
+        if path.is_dir():
+            found = sorted(p for p in path.iterdir() if p.is_file() and is_image_file(p))
+            if not found:
+                raise DataError(f"{path}: folder holds no image files")
+            files.extend(found)
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise FileNotFoundError(f"{path}: no such file or folder")
+    stems = {}
+    for f in files:
+        if f.stem in stems:
+            raise DataError(f"two inputs share the name {f.stem!r}: {stems[f.stem]} and {f}")
+        stems[f.stem] = f
+    return files
+
+
+def predict(
+    model,
+    inputs,
+    out,
+    *,
+    threshold: float | None = None,
+    threads: int | None = None,
+    overwrite: bool = False,
+) -> list[dict]:
+    """Run ``model`` (path to .keras/.tflite) on ``inputs``; returns one summary per image."""
+    from mininet_tf.data.io import read_image
+    from mininet_tf.inference import load_segmenter
+    from mininet_tf.visualize import mask_overlay, probability_png, save_png
+
+    out = Path(out)
+    files = collect_inputs(inputs)
+    input_dirs = {f.parent.resolve() for f in files}
+    if out.resolve() in input_dirs:
+        raise ValueError(f"--out {out} is an input folder; choose a separate output folder")
+    segmenter = load_segmenter(model, threshold=threshold, threads=threads)
+    targets = {
+        f: [out / f"{f.stem}_{kind}.png" for kind in ("mask", "prob", "overlay")] for f in files
+    }
+    if not overwrite:
+        existing = [p for paths in targets.values() for p in paths if p.exists()]
+        if existing:
+            raise FileExistsError(
+                f"{existing[0]}: exists ({len(existing)} output file(s) would be replaced); "
+                "pass --overwrite or choose another --out"
+            )
+    summaries = []
+    for f in files:
+        image = read_image(f)
+        prob = segmenter.predict(image)
+        pred = prob >= segmenter.threshold
+        mask_path, prob_path, overlay_path = targets[f]
+        save_png(mask_path, pred.astype(np.uint8) * 255, overwrite=overwrite)
+        save_png(prob_path, probability_png(prob), overwrite=overwrite)
+        save_png(overlay_path, mask_overlay(image, pred), overwrite=overwrite)
+        summaries.append(
+            {"input": str(f), "mask": str(mask_path), "foreground_fraction": float(pred.mean())}
+        )
+    return summaries
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m mininet_tf.predict",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--model", required=True, help=".keras or .tflite (card beside it)")
+    parser.add_argument("inputs", nargs="+", help="image files and/or folders of images")
+    parser.add_argument("--out", required=True, help="output folder")
+    parser.add_argument("--threshold", type=float, help="override the card's threshold")
+    parser.add_argument("--threads", type=int, help="TFLite interpreter threads")
+    parser.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    args = parser.parse_args(argv)
+    try:
+        summaries = predict(
+            args.model,
+            args.inputs,
+            args.out,
+            threshold=args.threshold,
+            threads=args.threads,
+            overwrite=args.overwrite,
+        )
+    except (DataError, ValueError, FileNotFoundError, FileExistsError, ImportError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    for s in summaries:
+        print(f"{s['input']} -> {s['mask']} (foreground {100 * s['foreground_fraction']:.1f}%)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

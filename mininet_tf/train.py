@@ -1,0 +1,353 @@
+"""Train Mini-Net: data -> model -> run directory with checkpoints, logs, card and evaluation.
+
+`python -m mininet_tf.train` with no arguments trains on the embedded synthetic vessels for a
+short run. A run directory holds::
+
+    config.json               resolved options (reloaded by --resume)
+    manifests/{train,val,test}.csv
+    best.keras + best.json    best checkpoint on the validation split + its card (threshold...)
+    last.keras                the latest epoch
+    log.csv, tensorboard/     per-epoch logs
+    backup/                   Keras BackupAndRestore state (mid-run resume)
+    eval_test.json            final evaluation of best.keras on the test split
+
+Model selection (checkpoint and decision threshold) uses the validation split only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from mininet_tf.config import TrainConfig, add_config_arguments, resolve_config
+from mininet_tf.data.records import DataError, atomic_write_text, write_manifest
+
+STATE_FILE = "state.json"
+
+
+class TrainingError(RuntimeError):
+    """Training could not go on (NaN loss, bad run directory...); the message says why."""
+
+
+# === Data ===
+
+
+def load_splits(cfg: TrainConfig) -> dict:
+    """train/val/test records for the configured dataset (test may be empty)."""
+    from mininet_tf.data import get_split
+
+    splits = {}
+    for split in ("train", "val", "test"):
+        try:
+            splits[split] = get_split(
+                cfg.dataset, cfg.data_dir, split, val_fraction=cfg.val_fraction, seed=cfg.seed
+            )
+        except DataError:
+            if split != "test":
+                raise
+            splits[split] = []  # e.g. a dataset whose test labels are not distributed
+    for split in ("train", "val"):
+        if not splits[split]:
+            raise DataError(f"dataset {cfg.dataset!r} at {cfg.data_dir}: empty {split} split")
+    return splits
+
+
+def make_train_dataset(records, cfg: TrainConfig):
+    from mininet_tf.data.pipeline import Augment, make_dataset
+
+    return make_dataset(
+        records,
+        training=True,
+        batch_size=cfg.batch_size,
+        patch_size=cfg.patch_size,
+        image_size=tuple(cfg.image_size) if cfg.image_size else None,
+        augment=Augment() if cfg.augment else None,
+        foreground_fraction=cfg.foreground_fraction,
+        seed=cfg.seed,
+    )
+
+
+def input_policy(cfg: TrainConfig):
+    """How the trained model meets full-size images: tiles (patch training) or resizing."""
+    from mininet_lite.tiling import InputPolicy
+    from mininet_tf.model import required_multiple
+
+    multiple = required_multiple(cfg.widths)
+    if cfg.image_size:
+        return InputPolicy(mode="resize", size=tuple(cfg.image_size), multiple=multiple)
+    tile = max(multiple, cfg.eval_tile - cfg.eval_tile % multiple)
+    return InputPolicy(mode="tile", size=(tile, tile), overlap=32, multiple=multiple)
+
+
+# === Model and optimisation ===
+
+
+def build_model(cfg: TrainConfig):
+    from mininet_tf.model import build_mininet
+
+    return build_mininet(
+        widths=cfg.widths,
+        expansion=cfg.expansion,
+        dmres_scales=cfg.dmres_scales,
+        upsampling=cfg.upsampling,
+    )
+
+
+def compile_model(model, cfg: TrainConfig) -> None:
+    from mininet_tf.losses import CombinedLoss
+    from mininet_tf.metrics import Dice, IoU
+
+    total_steps = cfg.epochs * cfg.steps_per_epoch
+    lr = cfg.learning_rate
+    if cfg.lr_schedule == "cosine":
+        lr = keras.optimizers.schedules.CosineDecay(cfg.learning_rate, total_steps, alpha=0.01)
+    if cfg.optimizer == "adam":
+        optimizer = keras.optimizers.Adam(lr)
+    elif cfg.optimizer == "adamw":
+        optimizer = keras.optimizers.AdamW(lr, weight_decay=cfg.weight_decay)
+    else:
+        optimizer = keras.optimizers.SGD(lr, momentum=0.9, nesterov=True)
+    model.compile(
+        optimizer=optimizer,
+        loss=CombinedLoss.from_alpha(cfg.loss_alpha),
+        metrics=[Dice(name="dice"), IoU(name="iou")],
+    )
+
+
+# === Validation-driven selection ===
+
+
+def predict_records(segmenter, records):
+    """(truths, probs, fovs) for records, at full resolution through the shared inference path."""
+    from mininet_tf.data.io import read_record
+
+    truths, probs, fovs = [], [], []
+    for record in records:
+        image, mask, fov = read_record(record)
+        probs.append(segmenter.predict(image))
+        truths.append(mask)
+        fovs.append(fov if fov is not None else np.ones_like(mask))
+    return truths, probs, fovs
+
+
+def validation_scores(segmenter, records, metric: str) -> dict:
+    """Best threshold and its score on the validation split, plus AUC and F1 at 0.5."""
+    from mininet_tf.metrics import best_threshold, evaluate_all
+
+    truths, probs, fovs = predict_records(segmenter, records)
+    threshold, best = best_threshold(truths, probs, fovs, metric=metric, aggregate="pooled")
+    at_half = evaluate_all(truths, probs, fovs, threshold=0.5)["pooled"]
+    return {
+        "val_best": best,
+        "val_threshold": threshold,
+        f"val_{metric}@0.5": at_half[metric],
+        "val_auc": at_half["auc"],
+    }
+
+
+def make_selection_callback(cfg: TrainConfig, run_dir: Path, val_records, policy):
+    from mininet_tf.inference import KerasSegmenter, write_card
+
+    class SelectOnValidation(keras.callbacks.Callback):
+        """Scores the validation split at full resolution each epoch; keeps best.keras."""
+
+        def __init__(self):
+            super().__init__()
+            state_path = run_dir / STATE_FILE
+            state = json.loads(state_path.read_text()) if state_path.is_file() else {}
+            self.best = state.get("best", -math.inf)
+
+        def on_epoch_end(self, epoch, logs=None):
+            logs = logs if logs is not None else {}
+            loss = logs.get("loss")
+            if loss is not None and not math.isfinite(loss):
+                self.model.stop_training = True
+                return
+            scores = validation_scores(
+                KerasSegmenter(self.model, policy=policy), val_records, cfg.threshold_metric
+            )
+            logs.update(scores)
+            self.model.save(run_dir / "last.keras")
+            if scores["val_best"] > self.best:
+                self.best = scores["val_best"]
+                self.model.save(run_dir / "best.keras")
+                card = {"threshold": scores["val_threshold"], "epoch": epoch + 1, **scores}
+                write_card(run_dir / "best.keras", card)
+            state = {"best": self.best, "epochs_done": epoch + 1}
+            atomic_write_text(run_dir / STATE_FILE, json.dumps(state))
+            if cfg.verbose:
+                print(
+                    f"\nepoch {epoch + 1}: val pooled {cfg.threshold_metric} "
+                    f"{scores['val_best']:.4f} @ threshold {scores['val_threshold']:.2f}, "
+                    f"AUC {scores['val_auc']:.4f} (best {self.best:.4f})",
+                    flush=True,
+                )
+
+    return SelectOnValidation()
+
+
+class NaNGuard(keras.callbacks.Callback):
+    """Stops on the first non-finite batch loss and remembers where it happened."""
+
+    def __init__(self):
+        super().__init__()
+        self.where = None
+        self._epoch = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(float(loss)):
+            self.where = (self._epoch + 1, batch + 1)
+            self.model.stop_training = True
+
+
+# === The run ===
+
+
+def prepare_run_dir(cfg: TrainConfig) -> tuple[Path, TrainConfig]:
+    """Create the run directory, or reopen it for --resume with its saved config."""
+    run_dir = Path(cfg.out)
+    config_path = run_dir / "config.json"
+    if cfg.resume:
+        if not config_path.is_file():
+            raise TrainingError(f"{run_dir}: nothing to resume (no config.json)")
+        saved = json.loads(config_path.read_text())
+        saved.update(resume=True, out=cfg.out, verbose=cfg.verbose)
+        return run_dir, TrainConfig(**saved).validate()
+    if run_dir.exists() and any(run_dir.iterdir()):
+        raise TrainingError(
+            f"{run_dir}: run directory exists and is not empty; pass --resume to continue it "
+            "or choose another --out"
+        )
+    run_dir.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(config_path, json.dumps(cfg.to_dict(), indent=2))
+    return run_dir, cfg
+
+
+def train(config: TrainConfig | None = None, **options) -> dict:
+    """Train Mini-Net; returns the final report (also written to ``<out>/report.json``).
+
+    Args:
+        config: a `TrainConfig`; keyword ``options`` override its fields (or the defaults).
+            Example: ``train(dataset="drive", data_dir="data/DRIVE", epochs=40, out="runs/d")``.
+    """
+    from mininet_tf.inference import KerasSegmenter, write_card
+    from mininet_tf.model import parameter_counts
+
+    if config is None:
+        config = resolve_config(None, **options)
+    elif options:
+        config = TrainConfig(**{**config.to_dict(), **options}).validate()
+    run_dir, cfg = prepare_run_dir(config)
+    keras.utils.set_random_seed(cfg.seed)
+
+    splits = load_splits(cfg)
+    for split, records in splits.items():
+        if records:
+            write_manifest(records, run_dir / "manifests" / f"{split}.csv")
+    policy = input_policy(cfg)
+
+    model = build_model(cfg)
+    compile_model(model, cfg)
+    guard = NaNGuard()
+    callbacks = [
+        keras.callbacks.BackupAndRestore(str(run_dir / "backup"), delete_checkpoint=False),
+        guard,
+        make_selection_callback(cfg, run_dir, splits["val"], policy),
+        keras.callbacks.CSVLogger(str(run_dir / "log.csv"), append=True),
+        keras.callbacks.TensorBoard(str(run_dir / "tensorboard"), write_graph=False),
+    ]
+    started = time.time()
+    history = model.fit(
+        make_train_dataset(splits["train"], cfg),
+        epochs=cfg.epochs,
+        steps_per_epoch=cfg.steps_per_epoch,
+        callbacks=callbacks,
+        verbose=1 if cfg.verbose else 0,
+    )
+    train_seconds = time.time() - started
+    if guard.where is not None:
+        epoch, batch = guard.where
+        raise TrainingError(
+            f"loss became NaN/inf at epoch {epoch}, batch {batch}; training stopped. Lower "
+            f"--learning-rate (now {cfg.learning_rate}) or check the data for broken images. "
+            f"The last good checkpoint is {run_dir / 'best.keras'}"
+        )
+    if not (run_dir / "best.keras").is_file():
+        raise TrainingError(f"{run_dir}: no checkpoint was written")
+
+    # === Final selection facts and test evaluation ===
+    best = keras.models.load_model(run_dir / "best.keras")
+    card = json.loads((run_dir / "best.json").read_text())
+    card.update(
+        {
+            "format": "mininet_tf.keras_card/1",
+            "input_policy": policy.to_dict(),
+            "threshold_selected_on": "validation split, pooled "
+            f"{cfg.threshold_metric} over candidates 0.05..0.95",
+            "dataset": cfg.dataset,
+            "config": cfg.to_dict(),
+            "parameters": parameter_counts(best),
+            "train_images": len(splits["train"]),
+            "val_images": len(splits["val"]),
+            "input": "RGB uint8 [0, 255], any size (normalised inside the graph)",
+            "output": "sigmoid foreground probability per pixel",
+        }
+    )
+    write_card(run_dir / "best.keras", card)
+    report = {
+        "run_dir": str(run_dir),
+        "train_seconds": train_seconds,
+        "epochs_run": len(history.history.get("loss", [])),
+        "train_patches_per_second": (
+            len(history.history.get("loss", []))
+            * cfg.steps_per_epoch
+            * cfg.batch_size
+            / max(train_seconds, 1e-9)
+        ),
+        "best_val": card.get("val_best"),
+        "threshold": card["threshold"],
+        "best_epoch": card.get("epoch"),
+    }
+    if splits["test"]:
+        from mininet_tf.evaluate import evaluate_records
+
+        segmenter = KerasSegmenter(best, card=card)
+        test = evaluate_records(segmenter, splits["test"])
+        atomic_write_text(run_dir / "eval_test.json", json.dumps(test, indent=2))
+        report["test"] = {k: test["pooled"][k] for k in ("f1", "iou", "auc")}
+    atomic_write_text(run_dir / "report.json", json.dumps(report, indent=2))
+    return report
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m mininet_tf.train",
+        description="Train Mini-Net. With no arguments: a short run on the embedded synthetic "
+        "vessel dataset.",
+    )
+    parser.add_argument("--config", help="YAML or JSON file of options (flags override it)")
+    add_config_arguments(parser)
+    args = parser.parse_args(argv)
+    try:
+        cfg = resolve_config(args)
+        report = train(cfg)
+    except (TrainingError, DataError, ValueError, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps(report, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
