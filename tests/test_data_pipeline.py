@@ -1,0 +1,256 @@
+"""The tf.data pipeline: shapes, value ranges, augmentation geometry, determinism and caching."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from mininet_tf.data import io as dio
+from mininet_tf.data import synthetic
+from mininet_tf.data.pipeline import PRESETS, Augment, load_arrays, make_dataset
+from mininet_tf.data.records import Record
+
+STRONG = Augment(
+    flip_horizontal=0.5,
+    flip_vertical=0.5,
+    rotate90=0.5,
+    rotation=1.0,
+    rotation_range=(-180.0, 180.0),
+    scale=1.0,
+    scale_range=(0.7, 1.4),
+    jitter=1.0,
+    jitter_strength=0.1,
+    color=1.0,
+    brightness=0.2,
+    contrast_range=(0.6, 1.4),
+    saturation_range=(0.6, 1.4),
+    hue=0.1,
+    gamma_range=(0.6, 1.6),
+)
+
+
+@pytest.fixture(scope="module")
+def vessels(tmp_path_factory):
+    """6 train records of 60x70 synthetic fundus images (with FOV)."""
+    root = tmp_path_factory.mktemp("synthetic") / "vessels"
+    return synthetic.load_split(
+        root, "train", val_fraction=0.0, kind="vessels", n=6, size=(60, 70), n_test=1
+    )
+
+
+def _write_records(folder, images, masks):
+    folder.mkdir(parents=True, exist_ok=True)
+    records = []
+    for i, (image, mask) in enumerate(zip(images, masks, strict=True)):
+        cv2.imwrite(str(folder / f"im{i}.png"), cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
+        cv2.imwrite(str(folder / f"ma{i}.png"), mask * 255)
+        records.append(Record(folder / f"im{i}.png", folder / f"ma{i}.png"))
+    return records
+
+
+def _batches(ds, n):
+    return [tuple(t.numpy() for t in batch) for batch in ds.take(n)]
+
+
+def test_patch_mode_shapes_and_ranges(vessels):
+    ds = make_dataset(
+        vessels, training=True, batch_size=4, patch_size=32, augment=STRONG, with_fov=True
+    )
+    for image, mask, fov in _batches(ds, 4):
+        assert image.shape == (4, 32, 32, 3) and image.dtype == np.float32
+        assert mask.shape == fov.shape == (4, 32, 32, 1) and mask.dtype == np.float32
+        assert image.min() >= 0 and image.max() <= 255 and image.max() > 1.5
+        assert set(np.unique(mask)) <= {0.0, 1.0} and set(np.unique(fov)) <= {0.0, 1.0}
+    (image, mask), *_ = _batches(make_dataset(vessels, training=True), 1)
+    assert image.shape == (8, 64, 64, 3) and mask.shape == (8, 64, 64, 1)  # defaults
+
+
+def test_resize_mode_shapes(vessels):
+    ds = make_dataset(
+        vessels, training=True, batch_size=3, patch_size=None, image_size=(48, 40), augment=STRONG
+    )
+    for image, mask in _batches(ds, 3):
+        assert image.shape == (3, 48, 40, 3) and mask.shape == (3, 48, 40, 1)
+        assert set(np.unique(mask)) <= {0.0, 1.0}
+        assert 0 <= image.min() and image.max() <= 255
+
+
+def test_eval_mode_whole_images_padded_deterministic(vessels):
+    ds = make_dataset(vessels, training=False, with_fov=True)
+    batches = _batches(ds, 100)
+    assert len(batches) == len(vessels)
+    arrays = load_arrays(vessels)
+    for (image, mask, fov), (ref_image, ref_mask, ref_fov) in zip(batches, arrays, strict=True):
+        assert image.shape == (1, 64, 72, 3)  # 60x70 padded to multiples of 8
+        np.testing.assert_array_equal(image[0, :60, :70], ref_image.astype(np.float32))
+        np.testing.assert_array_equal(mask[0, :60, :70, 0], ref_mask)
+        np.testing.assert_array_equal(fov[0, :60, :70, 0], ref_fov)
+        assert not mask[0, 60:].any() and not fov[0, :, 70:].any()  # padding is outside FOV
+    again = _batches(ds, 100)
+    for a, b in zip(batches, again, strict=True):
+        np.testing.assert_array_equal(a[0], b[0])
+    resized = _batches(make_dataset(vessels, training=False, image_size=(32, 48), batch_size=2), 9)
+    assert [b[0].shape for b in resized] == [(2, 32, 48, 3)] * 3
+
+
+def test_masks_stay_binary_after_augmentation(vessels):
+    for preset in ("fundus", "dermoscopy", "histology"):
+        ds = make_dataset(vessels, training=True, patch_size=32, augment=Augment.preset(preset))
+        for _, mask in _batches(ds, 2):
+            assert set(np.unique(mask)) <= {0.0, 1.0}
+
+
+def _encoded_records(tmp_path):
+    """Images whose pixel values encode their mask (255 on the mask, 0 elsewhere)."""
+    rng = np.random.default_rng(0)
+    images, masks = [], []
+    for _ in range(3):
+        mask = np.zeros((48, 56), np.uint8)
+        for _ in range(4):
+            centre = (int(rng.integers(5, 51)), int(rng.integers(5, 43)))
+            cv2.ellipse(mask, centre, (8, 5), float(rng.uniform(0, 180)), 0, 360, 1, -1)
+        masks.append(mask)
+        images.append(np.repeat(mask[..., None] * 255, 3, axis=2))
+    return _write_records(tmp_path / "encoded", images, masks)
+
+
+def test_geometric_augmentation_keeps_image_and_mask_aligned(tmp_path):
+    records = _encoded_records(tmp_path)
+    exact = Augment(rotate90=0.75, rotation=0.0, scale=0.0, jitter=0.0, color=0.0)
+    exact_ds = make_dataset(records, training=True, patch_size=32, augment=exact)
+    for image, mask in _batches(exact_ds, 4):
+        np.testing.assert_array_equal(image[..., 0] > 127, mask[..., 0] > 0.5)
+        np.testing.assert_array_equal(image[..., 0], image[..., 2])
+    free = STRONG.replace(color=0.0)
+    batches = _batches(make_dataset(records, training=True, patch_size=32, augment=free), 4)
+    agree = np.mean([np.mean((b[0][..., 0] > 127) == (b[1][..., 0] > 0.5)) for b in batches])
+    assert agree > 0.97, agree
+    assert np.mean([b[1].mean() for b in batches]) > 0.05  # patches did contain foreground
+    whole = make_dataset(records, training=True, patch_size=None, augment=free, batch_size=3)
+    image, mask = _batches(whole, 1)[0]
+    assert image.shape == (3, 48, 56, 3)
+    assert np.mean((image[..., 0] > 127) == (mask[..., 0] > 0.5)) > 0.97
+
+
+def test_foreground_fraction_centres_patches_on_foreground(tmp_path):
+    masks = []
+    for corner in ((100, 100), (10, 110)):
+        mask = np.zeros((128, 128), np.uint8)
+        mask[corner[0] : corner[0] + 5, corner[1] : corner[1] + 5] = 1
+        masks.append(mask)
+    images = [np.full((128, 128, 3), 90, np.uint8) for _ in masks]
+    records = _write_records(tmp_path / "sparse", images, masks)
+    kw = dict(training=True, batch_size=8, patch_size=16, augment=Augment.preset("fundus"))
+    always = make_dataset(records, foreground_fraction=1.0, **kw)
+    hits = np.concatenate([b[1].reshape(8, -1).max(1) for b in _batches(always, 5)])
+    assert np.all(hits == 1)
+    uniform = make_dataset(records, foreground_fraction=0.0, **kw)
+    hits = np.concatenate([b[1].reshape(8, -1).max(1) for b in _batches(uniform, 5)])
+    assert hits.mean() < 0.5
+    half = make_dataset(records, foreground_fraction=0.5, **kw)
+    hits = np.concatenate([b[1].reshape(8, -1).max(1) for b in _batches(half, 5)])
+    assert 0.2 < hits.mean() < 1.0
+
+
+def test_foreground_fraction_one(tmp_path):
+    # Kept separate from the loop above so the fraction-1 case is explicit.
+    mask = np.zeros((96, 96), np.uint8)
+    mask[70:73, 20:24] = 1
+    records = _write_records(tmp_path / "one", [np.full((96, 96, 3), 50, np.uint8)], [mask])
+    ds = make_dataset(records, training=True, batch_size=4, patch_size=16, foreground_fraction=1.0)
+    for _, m in _batches(ds, 4):
+        assert np.all(m.reshape(4, -1).max(1) == 1)
+
+
+def test_determinism_given_seed(vessels):
+    def stream(seed, **kw):
+        ds = make_dataset(
+            vessels, training=True, batch_size=4, patch_size=24, augment=STRONG, seed=seed, **kw
+        )
+        return _batches(ds, 3)
+
+    a, b, c = stream(7), stream(7), stream(8)
+    for x, y in zip(a, b, strict=True):
+        np.testing.assert_array_equal(x[0], y[0])
+        np.testing.assert_array_equal(x[1], y[1])
+    assert not all(np.array_equal(x[0], y[0]) for x, y in zip(a, c, strict=True))
+    # A finite dataset re-iterated (one Keras epoch each) gets new samples, reproducibly.
+    first = make_dataset(vessels, training=True, batch_size=3, repeat=1, augment=STRONG, seed=1)
+    second = make_dataset(vessels, training=True, batch_size=3, repeat=1, augment=STRONG, seed=1)
+    e1, e2 = _batches(first, 9), _batches(first, 9)
+    assert len(e1) == 2 and not np.array_equal(e1[0][0], e2[0][0])
+    f1, f2 = _batches(second, 9), _batches(second, 9)
+    for x, y in zip(e1 + e2, f1 + f2, strict=True):
+        np.testing.assert_array_equal(x[0], y[0])
+
+
+def test_small_images_are_padded(tmp_path):
+    rng = np.random.default_rng(1)
+    image = rng.integers(0, 256, (20, 24, 3), dtype=np.uint8)
+    mask = np.zeros((20, 24), np.uint8)
+    mask[5:15, 6:12] = 1
+    records = _write_records(tmp_path / "small", [image], [mask])
+    ds = make_dataset(records, training=True, batch_size=2, patch_size=32, with_fov=True)
+    out_image, out_mask, out_fov = _batches(ds, 1)[0]
+    assert out_image.shape == (2, 32, 32, 3)
+    # Centred padding: 6 rows top/bottom, 4 columns left/right; mask/FOV zero-padded.
+    np.testing.assert_array_equal(out_image[0, 6:26, 4:28], image.astype(np.float32))
+    np.testing.assert_array_equal(out_image[0, 5, 4:28], image[1].astype(np.float32))  # reflect
+    assert out_mask[0].sum() == mask.sum() and out_fov[0].sum() == 20 * 24
+    assert not out_fov[0, :6].any() and not out_mask[0, :, :4].any()
+    augmented = make_dataset(records, training=True, patch_size=32, augment=STRONG)
+    assert _batches(augmented, 1)[0][0].shape == (8, 32, 32, 3)
+
+
+def test_cache_reads_each_file_once(vessels, monkeypatch):
+    from collections import Counter
+
+    reads = Counter()
+    real = {"image": dio.read_image, "mask": dio.read_mask, "fov": dio.read_fov}
+
+    def counting(kind):
+        def read(path, *args, **kwargs):
+            reads[(kind, str(path))] += 1
+            return real[kind](path, *args, **kwargs)
+
+        return read
+
+    for kind in real:
+        monkeypatch.setattr(dio, f"read_{kind}", counting(kind))
+
+    def counts(kind, folder):
+        return sorted(n for (k, p), n in reads.items() if k == kind and f"/{folder}/" in p)
+
+    ds = make_dataset(vessels, training=True, batch_size=4, patch_size=16, augment=STRONG)
+    _batches(ds, 12)  # 48 patches = 8 passes over 6 images
+    assert counts("image", "images") == [1] * 6
+    assert counts("mask", "masks") == [1] * 6
+    assert counts("fov", "fov") == [1] * 6
+    reads.clear()
+    finite = make_dataset(vessels, training=True, batch_size=4, repeat=2)
+    for _ in range(3):  # three Keras-style epochs over the same dataset object
+        _batches(finite, 100)
+    assert counts("image", "images") == [1] * 6 and counts("mask", "masks") == [1] * 6
+    reads.clear()
+    evaluation = make_dataset(vessels, training=False)
+    _batches(evaluation, 100)
+    _batches(evaluation, 100)
+    assert counts("image", "images") == [1] * 6
+
+
+def test_load_arrays_and_augment_validation(tmp_path):
+    records = _write_records(
+        tmp_path / "plain", [np.zeros((16, 16, 3), np.uint8)], [np.eye(16, dtype=np.uint8)]
+    )
+    [(image, mask, fov)] = load_arrays(records)
+    assert image.shape == (16, 16, 3) and mask.dtype == np.uint8 and mask.sum() == 16
+    assert fov.shape == (16, 16) and np.all(fov == 1)
+    assert set(PRESETS) == {"fundus", "dermoscopy", "histology", "none"}
+    assert not Augment.none().geometric and not Augment.none().photometric
+    with pytest.raises(ValueError):
+        Augment(rotation=1.5)
+    with pytest.raises(ValueError):
+        Augment(scale_range=(1.2, 0.8))
+    with pytest.raises(ValueError):
+        Augment.preset("xray")
