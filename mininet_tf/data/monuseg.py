@@ -1,0 +1,198 @@
+"""MoNuSeg 2018 (Kumar et al., 2017 and 2020): H&E nuclei, 1000x1000 tiles.
+
+Two layouts are accepted:
+
+(a) the official release (``data_dir`` holds either or both folders, or is the training
+    folder itself)::
+
+        MoNuSeg 2018 Training Data/Tissue Images/TCGA-*.tif      (30 tiles)
+        MoNuSeg 2018 Training Data/Annotations/TCGA-*.xml
+        MoNuSegTestData/TCGA-*.tif + TCGA-*.xml                   (14 tiles)
+
+    The Aperio XML annotations (``Region/Vertices/Vertex X= Y=``, X = column) are rasterised
+    to binary masks (every region filled with ``cv2.fillPoly`` after rounding the vertices;
+    touching nuclei merge) and cached as PNGs in ``cache_dir`` (atomic writes; the file name
+    holds the XML's sha256, so an edited XML is re-rasterised).
+
+(b) ``training/images/*.png`` + ``training/masks/*.png`` (mask stem = image stem, optionally
+    with ``_mask``), and optionally ``test/images`` + ``test/masks`` (``../shared/data/MoNuSeg``
+    has only ``training``).
+
+Splits: with a test set (official test folder or ``test/``), test = it and train/val come from
+training (val carved). Without one, the shipped ``splits/monuseg.json`` (20 train / 4 val /
+6 test of the 30 training tiles) is used when all its ids are present, else a seeded split
+(``test_fraction=0.2``) with a warning.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from .io import default_cache_dir, write_mask_png
+from .matching import (
+    KeyRule,
+    check_split,
+    index_files,
+    layout_error,
+    list_images,
+    pair_records,
+    require_data_dir,
+    select,
+    split_by_definition,
+)
+from .records import DataError, Record, sha256_file
+
+TRAIN_OFFICIAL = "MoNuSeg 2018 Training Data"
+TEST_OFFICIAL = "MoNuSegTestData"
+RASTER_VERSION = 1
+EXPECTED = (
+    f"{TRAIN_OFFICIAL}/Tissue Images/*.tif + {TRAIN_OFFICIAL}/Annotations/*.xml",
+    f"{TEST_OFFICIAL}/*.tif + *.xml (optional)",
+    "or training/images/ + training/masks/ (+ test/images/ + test/masks/)",
+)
+
+
+def parse_aperio_xml(path: str | Path) -> list[np.ndarray]:
+    """Polygons ``(N, 2)`` float (x, y) of every ``Region`` of an Aperio XML annotation."""
+    path = Path(path)
+    try:
+        root = ET.parse(path).getroot()
+    except (ET.ParseError, OSError) as exc:
+        raise DataError(f"{path}: unreadable Aperio XML annotation ({exc})") from exc
+    polygons = []
+    for region in root.iter("Region"):
+        try:
+            points = [(float(v.get("X")), float(v.get("Y"))) for v in region.iter("Vertex")]
+        except (TypeError, ValueError) as exc:
+            raise DataError(f"{path}: a Vertex without numeric X/Y ({exc})") from exc
+        if len(points) >= 3:
+            polygons.append(np.asarray(points, dtype=np.float64))
+    return polygons
+
+
+def rasterise(polygons: list[np.ndarray], width: int, height: int) -> np.ndarray:
+    """Binary ``uint8 (height, width)`` mask: each polygon filled (vertices rounded)."""
+    import cv2
+
+    mask = np.zeros((height, width), np.uint8)
+    for polygon in polygons:
+        cv2.fillPoly(mask, [np.rint(polygon).astype(np.int32).reshape(-1, 1, 2)], 1)
+    return mask
+
+
+def _image_size(path: Path) -> tuple[int, int]:
+    from PIL import Image
+
+    try:
+        with Image.open(path) as im:
+            return im.size
+    except (OSError, ValueError) as exc:
+        raise DataError(f"{path}: cannot read the image size ({exc})") from exc
+
+
+def rasterised_mask(image: Path, xml: Path, cache_dir: Path) -> Path:
+    """Cached binary mask PNG of ``xml`` at the size of ``image`` (computed on first use)."""
+    width, height = _image_size(image)
+    digest = sha256_file(xml)[:16]
+    out = cache_dir / f"{xml.stem}_{digest}_{width}x{height}_v{RASTER_VERSION}.png"
+    if not out.is_file():
+        write_mask_png(out, rasterise(parse_aperio_xml(xml), width, height))
+    return out
+
+
+def _xmls(folder: Path) -> dict[str, Path]:
+    return {
+        p.stem: p
+        for p in sorted(folder.iterdir())
+        if p.suffix.lower() == ".xml" and p.name[:1] != "." and p.is_file()
+    }
+
+
+def _official_pairs(images_dir: Path, xml_dir: Path) -> list[Record]:
+    images = index_files(list_images(images_dir, "MoNuSeg tissue images"), KeyRule(), "image")
+    xmls = _xmls(xml_dir)
+    if not xmls:
+        raise DataError(f"{xml_dir}: no MoNuSeg XML annotations (*.xml)")
+    return pair_records(images, xmls, where=f"{images_dir} + {xml_dir}")
+
+
+def _flat_pairs(folder: Path) -> list[Record]:
+    if not (folder / "masks").is_dir():
+        raise DataError(f"{folder}: has images/ but no masks/ folder")
+    return pair_records(
+        index_files(list_images(folder / "images"), KeyRule(), "MoNuSeg image"),
+        index_files(
+            list_images(folder / "masks", "MoNuSeg masks"),
+            KeyRule(("_mask",), optional=True),
+            "MoNuSeg mask",
+        ),
+        where=str(folder),
+    )
+
+
+def _parts(data_dir: Path) -> tuple[list[Record], list[Record] | None, bool]:
+    """(training records, test records or None, masks are XML)."""
+    train_dir = data_dir / TRAIN_OFFICIAL
+    if (data_dir / "Tissue Images").is_dir():
+        train_dir = data_dir
+    if (train_dir / "Tissue Images").is_dir() or (data_dir / TEST_OFFICIAL).is_dir():
+        train = test = None
+        if (train_dir / "Tissue Images").is_dir():
+            if not (train_dir / "Annotations").is_dir():
+                raise layout_error("MoNuSeg", train_dir, EXPECTED, note="Missing Annotations/.")
+            train = _official_pairs(train_dir / "Tissue Images", train_dir / "Annotations")
+        if (data_dir / TEST_OFFICIAL).is_dir():
+            test = _official_pairs(data_dir / TEST_OFFICIAL, data_dir / TEST_OFFICIAL)
+        if train is None:
+            raise layout_error("MoNuSeg", data_dir, EXPECTED, note=f"Missing {TRAIN_OFFICIAL}/.")
+        return train, test, True
+    for name in ("MoNuSeg", ""):
+        root = data_dir / name if name else data_dir
+        if (root / "training" / "images").is_dir():
+            test = _flat_pairs(root / "test") if (root / "test" / "images").is_dir() else None
+            return _flat_pairs(root / "training"), test, False
+    raise layout_error("MoNuSeg", data_dir, EXPECTED)
+
+
+def load_split(
+    data_dir: str | Path,
+    split: str,
+    *,
+    val_fraction: float = 0.2,
+    seed: int = 0,
+    split_file: str | Path | None = "shipped",
+    test_fraction: float = 0.2,
+    cache_dir: str | Path | None = None,
+) -> list[Record]:
+    """MoNuSeg records of ``split``; XML annotations rasterised into ``cache_dir`` (default
+    ``~/.cache/mininet_tf/monuseg_masks``)."""
+    check_split(split)
+    data_dir = require_data_dir(data_dir, "MoNuSeg")
+    train, test, xml = _parts(data_dir)
+    if test is not None:
+        chosen = select(split, train=train, test=test, val_fraction=val_fraction, seed=seed)
+    elif split == "all":
+        chosen = train
+    else:
+        parts = split_by_definition(
+            train,
+            dataset="monuseg",
+            split_file=split_file,
+            test_fraction=test_fraction,
+            val_fraction=val_fraction,
+            seed=seed,
+            where=data_dir,
+        )
+        chosen = select(split, **parts, val_fraction=val_fraction, seed=seed)
+    if not xml:
+        return chosen
+    cache = (
+        Path(cache_dir).expanduser()
+        if cache_dir is not None
+        else default_cache_dir("monuseg_masks")
+    )
+    return [replace(r, mask=rasterised_mask(r.image, r.mask, cache)) for r in chosen]
