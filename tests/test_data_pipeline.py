@@ -254,3 +254,36 @@ def test_load_arrays_and_augment_validation(tmp_path):
         Augment(scale_range=(1.2, 0.8))
     with pytest.raises(ValueError):
         Augment.preset("xray")
+
+
+def test_windowed_warp_equals_whole_image_warp():
+    """Warping only the reachable window gives the whole-image result, reflection included."""
+    import math
+
+    import tensorflow as tf
+
+    from mininet_tf.data import pipeline
+
+    rng = np.random.default_rng(0)
+    for _ in range(40):
+        height, width = (int(v) for v in rng.integers(20, 90, 2))
+        image = tf.constant(rng.integers(0, 256, (height, width, 3), dtype=np.uint8))
+        mask = tf.constant(rng.integers(0, 2, (height, width, 1), dtype=np.uint8))
+        fov = tf.constant(rng.integers(0, 2, (height, width, 1), dtype=np.uint8))
+        angle, zoom = rng.uniform(-math.pi, math.pi), rng.uniform(0.5, 1.6)
+        rotation = np.array(
+            [[math.cos(angle), -math.sin(angle)], [math.sin(angle), math.cos(angle)]]
+        )
+        m = tf.constant((rotation / zoom + rng.uniform(-0.1, 0.1, (2, 2))).astype(np.float32))
+        out_h, out_w = (int(v) for v in rng.integers(8, 64, 2))
+        offset = tf.constant(rng.uniform(-30, max(height, width) + 10, 2).astype(np.float32))
+        got = pipeline._warp_window(
+            image, mask, fov, m, offset, tf.constant(out_h), tf.constant(out_w)
+        )
+        transform = tf.stack([m[0, 0], m[0, 1], offset[0], m[1, 0], m[1, 1], offset[1], 0.0, 0.0])
+        size = tf.constant([out_h, out_w])
+        want_image = pipeline._warp(tf.cast(image, tf.float32), size, transform, "BILINEAR")
+        want_masks = pipeline._warp(tf.concat([mask, fov], -1), size, transform, "NEAREST")
+        np.testing.assert_allclose(got[0].numpy(), want_image.numpy(), atol=0.01)
+        np.testing.assert_array_equal(got[1].numpy()[..., 0], want_masks.numpy()[..., 0])
+        np.testing.assert_array_equal(got[2].numpy()[..., 0], want_masks.numpy()[..., 1])

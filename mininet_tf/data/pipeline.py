@@ -286,6 +286,20 @@ def _pad(image, mask, fov, pads):
     return image, mask, fov
 
 
+#: At most this many foreground pixel coordinates are kept per image for foreground-centred
+#: patch sampling (an evenly spread, seeded subsample when there are more).
+MAX_FOREGROUND_COORDS = 16384
+
+
+def _foreground_coords(mask: np.ndarray, index: int) -> np.ndarray:
+    """``int32 (K, 2)`` (row, col) of foreground pixels, K <= `MAX_FOREGROUND_COORDS`."""
+    flat = np.flatnonzero(mask)
+    if flat.size > MAX_FOREGROUND_COORDS:
+        rng = np.random.default_rng(np.random.SeedSequence([int(index), 104729]))
+        flat = np.sort(rng.choice(flat, MAX_FOREGROUND_COORDS, replace=False))
+    return np.stack(np.unravel_index(flat, mask.shape), axis=1).astype(np.int32)
+
+
 def _prepare(record, image_size, min_size, pad_multiple):
     image, mask, fov = _read(record)
     if image_size is not None:
@@ -370,6 +384,43 @@ def _warp(image, out_hw, transform, interpolation):
     )[0]
 
 
+def _warp_window(image, mask, fov, m, offset, out_h, out_w):
+    """Resample image (bilinear) and mask/FOV (nearest) through ``input = m @ output + offset``
+    (x, y order), with reflection at the image border.
+
+    Only the window of the input the output can reach is cast to float and warped (a 64x64 patch
+    needs ~120x120 pixels, not the whole 600x600 image). The window is clipped to the image;
+    where the output reaches past an image edge the window also covers the pixels that the
+    reflection maps back in, so the result equals warping the whole image.
+    """
+    out = tf.cast(
+        tf.stack([[0, 0], [out_w - 1, 0], [0, out_h - 1], [out_w - 1, out_h - 1]]), tf.float32
+    )
+    mapped = tf.linalg.matmul(out, m, transpose_b=True) + offset  # (4, 2) input (x, y)
+    low, high = tf.reduce_min(mapped, axis=0), tf.reduce_max(mapped, axis=0)
+    size = tf.cast(tf.stack([tf.shape(mask)[1], tf.shape(mask)[0]]), tf.float32)
+    start = tf.floor(low) - 2.0
+    stop = tf.math.ceil(high) + 3.0
+    # Reflection (x -> -1 - x on the left, x -> 2W - 1 - x on the right) must land in the window.
+    stop = tf.where(low < 0.0, tf.maximum(stop, tf.math.ceil(-low) + 3.0), stop)
+    start = tf.where(
+        high > size - 1.0, tf.minimum(start, tf.floor(2.0 * size - 1.0 - high) - 2.0), start
+    )
+    start = tf.cast(tf.clip_by_value(start, 0.0, size - 1.0), tf.int32)
+    stop = tf.cast(tf.clip_by_value(stop, 1.0, size), tf.int32)
+    stop = tf.maximum(stop, start + 1)
+    begin = tf.stack([start[1], start[0], 0])
+    extent = tf.stack([stop[1] - start[1], stop[0] - start[0], -1])
+    shifted = offset - tf.cast(start, tf.float32)
+    transform = tf.stack([m[0, 0], m[0, 1], shifted[0], m[1, 0], m[1, 1], shifted[1], 0.0, 0.0])
+    out_hw = tf.stack([out_h, out_w])
+    window = tf.cast(tf.slice(image, begin, extent), tf.float32)
+    image = _warp(window, out_hw, transform, "BILINEAR")
+    masks = tf.concat([tf.slice(mask, begin, extent), tf.slice(fov, begin, extent)], axis=-1)
+    masks = _warp(masks, out_hw, transform, "NEAREST")
+    return image, tf.cast(masks[..., :1], tf.float32), tf.cast(masks[..., 1:], tf.float32)
+
+
 def _photometric(aug: Augment, image, seeds):
     """Colour augmentation of a float32 [0, 255] image."""
     x = image / 255.0
@@ -389,8 +440,12 @@ def _photometric(aug: Augment, image, seeds):
     return tf.clip_by_value(x, 0.0, 1.0) * 255.0
 
 
-def _train_sample(image, mask, fov, seed, *, patch_size, augment, foreground_fraction):
-    """One training sample (float32 image, mask, fov) from a cached uint8 image."""
+def _train_sample(image, mask, fov, coords, seed, *, patch_size, augment, foreground_fraction):
+    """One training sample (float32 image, mask, fov) from a cached uint8 image.
+
+    ``coords`` (K, 2) are the image's foreground pixels (row, col) for foreground-centred
+    patches.
+    """
     seeds = tf.random.experimental.stateless_split(seed, num=24)
     height, width = tf.shape(mask)[0], tf.shape(mask)[1]
     if patch_size:
@@ -405,7 +460,6 @@ def _train_sample(image, mask, fov, seed, *, patch_size, augment, foreground_fra
         if foreground_fraction > 0:
 
             def foreground_corner():
-                coords = tf.cast(tf.where(mask[..., 0] > 0), tf.int32)
                 count = tf.shape(coords)[0]
 
                 def pick():
@@ -434,11 +488,7 @@ def _train_sample(image, mask, fov, seed, *, patch_size, augment, foreground_fra
         half_out = tf.cast(tf.stack([out_w - 1, out_h - 1]), tf.float32) / 2.0
         centre = tf.cast(tf.stack([x0, y0]), tf.float32) + half_out
         offset = centre - tf.linalg.matvec(m, half_out)
-        transform = tf.stack([m[0, 0], m[0, 1], offset[0], m[1, 0], m[1, 1], offset[1], 0.0, 0.0])
-        out_hw = tf.stack([out_h, out_w])
-        image = _warp(tf.cast(image, tf.float32), out_hw, transform, "BILINEAR")
-        masks = _warp(tf.concat([mask, fov], axis=-1), out_hw, transform, "NEAREST")
-        mask, fov = tf.cast(masks[..., :1], tf.float32), tf.cast(masks[..., 1:], tf.float32)
+        image, mask, fov = _warp_window(image, mask, fov, m, offset, out_h, out_w)
 
     if augment is not None and augment.photometric:
         coloured = tf.cond(
@@ -532,7 +582,8 @@ def make_dataset(
 
     patch = int(patch_size) if (training and patch_size) else None
     whole_pad = pad_multiple if (patch is None and image_size is None) else None
-    decoded = _decoded(records, image_size, patch, whole_pad)
+    with_coords = patch is not None and float(foreground_fraction) > 0
+    decoded = _decoded(records, image_size, patch, whole_pad, with_coords)
 
     if not training:
         ds = decoded.map(_to_float, num_parallel_calls=AUTOTUNE, deterministic=True)
@@ -555,12 +606,13 @@ def make_dataset(
     ds = tf.data.Dataset.zip(ds, salts).enumerate()
 
     def sample(index, element):
-        (image, mask, fov), salt = element
+        (image, mask, fov, coords), salt = element
         element_seed = tf.stack([salt, index])
         return _train_sample(
             image,
             mask,
             fov,
+            coords,
             element_seed,
             patch_size=patch,
             augment=augment,
@@ -576,27 +628,41 @@ def make_dataset(
     return ds.prefetch(AUTOTUNE)
 
 
-def _decoded(records, image_size, min_size, pad_multiple) -> tf.data.Dataset:
-    """Dataset of cached uint8 (image (H,W,3), mask (H,W,1), fov (H,W,1)) in record order."""
+def _decoded(records, image_size, min_size, pad_multiple, with_coords=False) -> tf.data.Dataset:
+    """Cached uint8 (image (H,W,3), mask (H,W,1), fov (H,W,1), coords (K,2)) in record order.
+
+    ``coords`` are foreground pixel positions for foreground-centred patches (empty unless
+    ``with_coords``).
+    """
 
     def decode(index):
-        return _prepare(records[int(index)], image_size, min_size, pad_multiple)
+        image, mask, fov = _prepare(records[int(index)], image_size, min_size, pad_multiple)
+        if with_coords:
+            coords = _foreground_coords(mask[..., 0], int(index))
+        else:
+            coords = np.zeros((0, 2), np.int32)
+        return image, mask, fov, coords
 
     def decode_tf(index):
-        image, mask, fov = tf.numpy_function(
-            decode, [index], (tf.uint8, tf.uint8, tf.uint8), stateful=False, name="decode"
+        image, mask, fov, coords = tf.numpy_function(
+            decode,
+            [index],
+            (tf.uint8, tf.uint8, tf.uint8, tf.int32),
+            stateful=False,
+            name="decode",
         )
         image.set_shape([None, None, 3])
         mask.set_shape([None, None, 1])
         fov.set_shape([None, None, 1])
-        return image, mask, fov
+        coords.set_shape([None, 2])
+        return image, mask, fov, coords
 
     ds = tf.data.Dataset.range(len(records))
     ds = ds.map(decode_tf, num_parallel_calls=AUTOTUNE, deterministic=True)
     return ds.cache()
 
 
-def _to_float(image, mask, fov):
+def _to_float(image, mask, fov, coords=None):
     return tf.cast(image, tf.float32), tf.cast(mask, tf.float32), tf.cast(fov, tf.float32)
 
 
