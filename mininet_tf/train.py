@@ -8,7 +8,7 @@ short run. A run directory holds::
     best.keras + best.json    best checkpoint on the validation split + its card (threshold...)
     last.keras                the latest epoch
     log.csv, tensorboard/     per-epoch logs
-    backup/                   Keras BackupAndRestore state (mid-run resume)
+    state.json                epochs finished and best score so far (for --resume)
     eval_test.json            final evaluation of best.keras on the test split
 
 Model selection (checkpoint and decision threshold) uses the validation split only.
@@ -17,8 +17,11 @@ Model selection (checkpoint and decision threshold) uses the validation split on
 from __future__ import annotations
 
 import argparse
+import csv
+import dataclasses
 import json
 import math
+import os
 import sys
 import time
 from pathlib import Path
@@ -152,45 +155,83 @@ def validation_scores(segmenter, records, metric: str) -> dict:
     }
 
 
-def make_selection_callback(cfg: TrainConfig, run_dir: Path, val_records, policy):
-    from mininet_tf.inference import KerasSegmenter, write_card
+def save_model_atomic(model, path: Path) -> None:
+    """``model.save`` to a temporary file, then rename: a kill never leaves half a file."""
+    tmp = path.with_name(f".{path.stem}.tmp.keras")
+    model.save(tmp)
+    os.replace(tmp, path)
 
-    class SelectOnValidation(keras.callbacks.Callback):
-        """Scores the validation split at full resolution each epoch; keeps best.keras."""
 
-        def __init__(self):
-            super().__init__()
-            state_path = run_dir / STATE_FILE
-            state = json.loads(state_path.read_text()) if state_path.is_file() else {}
-            self.best = state.get("best", -math.inf)
+class Checkpointer(keras.callbacks.Callback):
+    """Once per epoch: score the validation split at full resolution, keep best.keras,
+    last.keras (with optimizer state, for --resume), log.csv and state.json.
 
-        def on_epoch_end(self, epoch, logs=None):
-            logs = logs if logs is not None else {}
-            loss = logs.get("loss")
-            if loss is not None and not math.isfinite(loss):
-                self.model.stop_training = True
-                return
-            scores = validation_scores(
-                KerasSegmenter(self.model, policy=policy), val_records, cfg.threshold_metric
+    Every file is replaced atomically and state.json is written last, so a run killed at any
+    moment resumes from its last finished epoch (at worst redoing the one being saved).
+    """
+
+    def __init__(self, cfg: TrainConfig, run_dir: Path, val_records, policy):
+        super().__init__()
+        self.cfg, self.run_dir, self.val_records, self.policy = cfg, run_dir, val_records, policy
+        state = read_state(run_dir)
+        self.best = state.get("best", -math.inf)
+        done = state.get("epochs_done", 0)
+        self.rows = [r for r in read_log(run_dir) if int(r["epoch"]) < done]
+
+    def on_epoch_end(self, epoch, logs=None):
+        from mininet_tf.inference import KerasSegmenter, write_card
+
+        logs = logs if logs is not None else {}
+        loss = logs.get("loss")
+        if loss is not None and not math.isfinite(loss):
+            self.model.stop_training = True
+            return
+        segmenter = KerasSegmenter(self.model, policy=self.policy)
+        scores = validation_scores(segmenter, self.val_records, self.cfg.threshold_metric)
+        logs.update(scores)
+        if scores["val_best"] > self.best:
+            self.best = scores["val_best"]
+            save_model_atomic(self.model, self.run_dir / "best.keras")
+            card = {"threshold": scores["val_threshold"], "epoch": epoch + 1, **scores}
+            write_card(self.run_dir / "best.keras", card)
+        save_model_atomic(self.model, self.run_dir / "last.keras")
+        row = {"epoch": epoch, **{k: float(v) for k, v in logs.items()}}
+        row["learning_rate"] = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+        self.rows.append(row)
+        write_log(self.run_dir, self.rows)
+        state = {"best": self.best, "epochs_done": epoch + 1}
+        atomic_write_text(self.run_dir / STATE_FILE, json.dumps(state))
+        if self.cfg.verbose:
+            print(
+                f"\nepoch {epoch + 1}: val pooled {self.cfg.threshold_metric} "
+                f"{scores['val_best']:.4f} @ threshold {scores['val_threshold']:.2f}, "
+                f"AUC {scores['val_auc']:.4f} (best {self.best:.4f})",
+                flush=True,
             )
-            logs.update(scores)
-            self.model.save(run_dir / "last.keras")
-            if scores["val_best"] > self.best:
-                self.best = scores["val_best"]
-                self.model.save(run_dir / "best.keras")
-                card = {"threshold": scores["val_threshold"], "epoch": epoch + 1, **scores}
-                write_card(run_dir / "best.keras", card)
-            state = {"best": self.best, "epochs_done": epoch + 1}
-            atomic_write_text(run_dir / STATE_FILE, json.dumps(state))
-            if cfg.verbose:
-                print(
-                    f"\nepoch {epoch + 1}: val pooled {cfg.threshold_metric} "
-                    f"{scores['val_best']:.4f} @ threshold {scores['val_threshold']:.2f}, "
-                    f"AUC {scores['val_auc']:.4f} (best {self.best:.4f})",
-                    flush=True,
-                )
 
-    return SelectOnValidation()
+
+def read_state(run_dir: Path) -> dict:
+    path = run_dir / STATE_FILE
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def read_log(run_dir: Path) -> list[dict]:
+    path = run_dir / "log.csv"
+    if not path.is_file():
+        return []
+    with open(path, newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def write_log(run_dir: Path, rows: list[dict]) -> None:
+    import io
+
+    fields = list(dict.fromkeys(k for row in rows for k in row))
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=fields, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    atomic_write_text(run_dir / "log.csv", buffer.getvalue())
 
 
 class NaNGuard(keras.callbacks.Callback):
@@ -257,20 +298,27 @@ def train(config: TrainConfig | None = None, **options) -> dict:
             write_manifest(records, run_dir / "manifests" / f"{split}.csv")
     policy = input_policy(cfg)
 
-    model = build_model(cfg)
-    compile_model(model, cfg)
+    initial_epoch = read_state(run_dir).get("epochs_done", 0) if cfg.resume else 0
+    if initial_epoch:
+        # last.keras holds the weights and the optimizer state (step count, moments).
+        model = keras.models.load_model(run_dir / "last.keras")
+        print(f"resuming {run_dir} after epoch {initial_epoch}", flush=True)
+    else:
+        model = build_model(cfg)
+        compile_model(model, cfg)
     guard = NaNGuard()
     callbacks = [
-        keras.callbacks.BackupAndRestore(str(run_dir / "backup"), delete_checkpoint=False),
         guard,
-        make_selection_callback(cfg, run_dir, splits["val"], policy),
-        keras.callbacks.CSVLogger(str(run_dir / "log.csv"), append=True),
+        Checkpointer(cfg, run_dir, splits["val"], policy),
         keras.callbacks.TensorBoard(str(run_dir / "tensorboard"), write_graph=False),
     ]
+    # A resumed run draws fresh patches instead of replaying those of its first epochs.
+    data_cfg = dataclasses.replace(cfg, seed=cfg.seed + 7919 * initial_epoch)
     started = time.time()
     history = model.fit(
-        make_train_dataset(splits["train"], cfg),
+        make_train_dataset(splits["train"], data_cfg),
         epochs=cfg.epochs,
+        initial_epoch=initial_epoch,
         steps_per_epoch=cfg.steps_per_epoch,
         callbacks=callbacks,
         verbose=1 if cfg.verbose else 0,

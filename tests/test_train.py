@@ -1,0 +1,186 @@
+"""`mininet_tf.train`: short real runs on the synthetic default, resume after a kill, errors."""
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import keras
+import numpy as np
+import pytest
+
+from mininet_tf import train as train_module
+from mininet_tf.config import TrainConfig, load_config_file, resolve_config
+from mininet_tf.train import TrainingError, train
+
+from .conftest import ROOT
+
+TINY = dict(epochs=2, steps_per_epoch=3, batch_size=4, patch_size=32)
+
+
+def _env():
+    return {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'tflite'}"}
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs") / "tiny"
+    report = train(out=str(out), verbose=0, **TINY)
+    return out, report
+
+
+def test_run_directory_has_everything(tiny_run):
+    out, report = tiny_run
+    for name in (
+        "config.json",
+        "best.keras",
+        "best.json",
+        "last.keras",
+        "log.csv",
+        "eval_test.json",
+        "report.json",
+        "manifests/train.csv",
+        "manifests/val.csv",
+        "manifests/test.csv",
+    ):
+        assert (out / name).is_file(), name
+    assert (out / "tensorboard").is_dir()
+    assert report["epochs_run"] == 2
+    rows = list(csv.DictReader(open(out / "log.csv")))
+    assert [int(r["epoch"]) for r in rows] == [0, 1]
+    assert {"loss", "dice", "val_best", "val_threshold", "val_auc"} <= set(rows[0])
+
+
+def test_card_threshold_comes_from_validation(tiny_run):
+    out, report = tiny_run
+    card = json.loads((out / "best.json").read_text())
+    assert 0.05 <= card["threshold"] <= 0.95
+    assert card["threshold"] == report["threshold"]
+    assert "validation" in card["threshold_selected_on"]
+    assert card["input_policy"]["mode"] == "tile"
+    assert card["parameters"]["total"] == keras.models.load_model(out / "best.keras").count_params()
+    # The manifests are disjoint: no validation or test image was trained on.
+    ids = {
+        s: {r["image"] for r in csv.DictReader(open(out / "manifests" / f"{s}.csv"))}
+        for s in ("train", "val", "test")
+    }
+    assert not ids["train"] & ids["val"] and not ids["train"] & ids["test"]
+
+
+def test_saved_model_loads_without_custom_objects(tiny_run):
+    out, _ = tiny_run
+    code = "import keras, mininet_tf; m = keras.models.load_model(r'%s'); print(m.name)" % (
+        out / "best.keras"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=_env(), check=True
+    )
+    assert "mininet" in done.stdout
+
+
+def test_existing_run_dir_is_not_overwritten(tiny_run):
+    out, _ = tiny_run
+    before = (out / "best.keras").stat().st_mtime_ns
+    with pytest.raises(TrainingError, match="--resume"):
+        train(out=str(out), verbose=0, **TINY)
+    assert (out / "best.keras").stat().st_mtime_ns == before
+
+
+def test_config_file_and_flags_precedence(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("epochs: 5\nbatch_size: 2\nimage_size: [64, 64]\npatch_size: null\n")
+    parser = train_module.argparse.ArgumentParser()
+    parser.add_argument("--config")
+    train_module.add_config_arguments(parser)
+    cfg = resolve_config(parser.parse_args(["--config", str(path), "--epochs", "7"]))
+    assert cfg.epochs == 7 and cfg.batch_size == 2 and cfg.image_size == [64, 64]
+    assert cfg.patch_size is None
+    (tmp_path / "bad.json").write_text('{"epochs": 1, "learnin_rate": 0.1}')
+    with pytest.raises(ValueError, match="learnin_rate"):
+        load_config_file(tmp_path / "bad.json")
+    with pytest.raises(ValueError, match="exactly one"):
+        TrainConfig(patch_size=None).validate()
+
+
+def test_nan_loss_stops_with_a_clear_message(tmp_path, monkeypatch):
+    def nan_compile(model, cfg):
+        model.compile(optimizer="adam", loss=lambda y, p: keras.ops.mean(p) * np.nan)
+
+    monkeypatch.setattr(train_module, "compile_model", nan_compile)
+    with pytest.raises(TrainingError, match="NaN"):
+        train(out=str(tmp_path / "nan"), verbose=0, **TINY)
+
+
+def test_cli_reports_bad_dataset_path(tmp_path):
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mininet_tf.train",
+            "--dataset",
+            "drive",
+            "--data-dir",
+            str(tmp_path / "missing"),
+            "--out",
+            str(tmp_path / "r"),
+        ],
+        capture_output=True,
+        text=True,
+        env=_env(),
+    )
+    assert done.returncode == 2
+    assert "missing" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_resume_after_kill_keeps_finished_epochs(tmp_path):
+    out = tmp_path / "killed"
+    args = [
+        sys.executable,
+        "-m",
+        "mininet_tf.train",
+        "--out",
+        str(out),
+        "--epochs",
+        "3",
+        "--steps-per-epoch",
+        "12",
+        "--batch-size",
+        "4",
+        "--patch-size",
+        "32",
+        "--verbose",
+        "0",
+    ]
+    proc = subprocess.Popen(args, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    state = out / "state.json"
+    deadline = time.time() + 240
+    while time.time() < deadline:
+        if state.is_file() and json.loads(state.read_text())["epochs_done"] >= 1:
+            break
+        if proc.poll() is not None:
+            pytest.fail("training ended before it could be killed")
+        time.sleep(0.2)
+    else:
+        proc.kill()
+        pytest.fail("first epoch did not finish in time")
+    time.sleep(1.0)  # now inside epoch 2
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    first = list(csv.DictReader(open(out / "log.csv")))
+    assert len(first) in (1, 2)
+
+    done = subprocess.run(
+        args[:3] + ["--out", str(out), "--resume", "--verbose", "0"],
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    rows = list(csv.DictReader(open(out / "log.csv")))
+    assert [int(r["epoch"]) for r in rows] == [0, 1, 2]
+    assert rows[0] == first[0]  # the finished epoch was not redone
+    assert json.loads(state.read_text())["epochs_done"] == 3
