@@ -44,6 +44,7 @@ class TrainConfig:
     # --- loss: loss = alpha * (dice + jaccard) / 2 + (1 - alpha) * bce ---
     loss_alpha: float = 0.5
     # --- model ---
+    architecture: str = "mininet"  # mininet | unet (the baseline of mininet_tf.baselines)
     widths: list[int] = field(default_factory=lambda: [16, 24, 30, 40])
     expansion: float = 2.0
     dmres_scales: list[int] = field(default_factory=lambda: [1, 2])
@@ -58,6 +59,8 @@ class TrainConfig:
             raise ValueError("set exactly one of patch_size (patch training) or image_size")
         if self.image_size is not None and len(self.image_size) != 2:
             raise ValueError(f"image_size needs two values (H W), got {self.image_size}")
+        if self.architecture not in ("mininet", "unet"):
+            raise ValueError(f"architecture must be mininet or unet, got {self.architecture!r}")
         if self.optimizer not in ("adam", "adamw", "sgd"):
             raise ValueError(f"optimizer must be adam, adamw or sgd, got {self.optimizer!r}")
         if self.lr_schedule not in ("constant", "cosine"):

@@ -95,6 +95,10 @@ def input_policy(cfg: TrainConfig):
 def build_model(cfg: TrainConfig):
     from mininet_tf.model import build_mininet
 
+    if cfg.architecture == "unet":
+        from mininet_tf.baselines import build_unet
+
+        return build_unet(widths=cfg.widths)
     return build_mininet(
         widths=cfg.widths,
         expansion=cfg.expansion,

@@ -1,0 +1,114 @@
+"""`mininet_tf.predict`: folders and files in, masks and overlays out, inputs never touched."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from mininet_tf.data.records import DataError
+from mininet_tf.inference import write_card
+from mininet_tf.model import build_mininet
+from mininet_tf.predict import collect_inputs, predict
+
+from .test_train import _env
+
+
+@pytest.fixture(scope="module")
+def model_path(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("model")
+    model = build_mininet(widths=(8, 12, 16))
+    model.save(folder / "m.keras")
+    write_card(folder / "m.keras", {"threshold": 0.5})
+    return folder / "m.keras"
+
+
+@pytest.fixture()
+def images(tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    Image.fromarray(rng.integers(0, 256, (50, 70, 3), dtype=np.uint8)).save(folder / "a.png")
+    Image.fromarray(rng.integers(0, 256, (33, 41, 3), dtype=np.uint8)).save(folder / "b.jpg")
+    (folder / "notes.txt").write_text("not an image")
+    return folder
+
+
+def test_folder_in_masks_out_and_inputs_untouched(model_path, images, tmp_path):
+    before = {p.name: p.read_bytes() for p in images.iterdir()}
+    out = tmp_path / "out"
+    summaries = predict(model_path, [images], out)
+    assert [s["input"] for s in summaries] == [str(images / "a.png"), str(images / "b.jpg")]
+    for stem, shape in (("a", (50, 70)), ("b", (33, 41))):
+        mask = np.asarray(Image.open(out / f"{stem}_mask.png"))
+        assert mask.shape == shape and set(np.unique(mask)) <= {0, 255}
+        assert np.asarray(Image.open(out / f"{stem}_overlay.png")).shape == shape + (3,)
+        assert (out / f"{stem}_prob.png").is_file()
+    assert {p.name: p.read_bytes() for p in images.iterdir()} == before
+
+
+def test_existing_outputs_are_not_overwritten(model_path, images, tmp_path):
+    out = tmp_path / "out"
+    predict(model_path, [images / "a.png"], out)
+    stamp = (out / "a_mask.png").stat().st_mtime_ns
+    with pytest.raises(FileExistsError, match="a_mask.png"):
+        predict(model_path, [images / "a.png"], out)
+    assert (out / "a_mask.png").stat().st_mtime_ns == stamp
+    predict(model_path, [images / "a.png"], out, overwrite=True)
+
+
+def test_output_folder_may_not_be_an_input_folder(model_path, images):
+    with pytest.raises(ValueError, match="input folder"):
+        predict(model_path, [images], images)
+
+
+def test_bad_inputs_are_named(tmp_path, images):
+    with pytest.raises(FileNotFoundError, match="missing.png"):
+        collect_inputs([tmp_path / "missing.png"])
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(DataError, match="empty"):
+        collect_inputs([empty])
+    (tmp_path / "other").mkdir()
+    Image.new("RGB", (8, 8)).save(tmp_path / "other" / "a.png")
+    with pytest.raises(DataError, match="share the name"):
+        collect_inputs([images, tmp_path / "other"])
+
+
+def test_cli(model_path, images, tmp_path):
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mininet_tf.predict",
+            "--model",
+            str(model_path),
+            str(images / "a.png"),
+            "--out",
+            str(tmp_path / "o"),
+        ],
+        capture_output=True,
+        text=True,
+        env=_env(),
+    )
+    assert done.returncode == 0, done.stderr[-1500:]
+    assert "a_mask.png" in done.stdout
+    corrupt = tmp_path / "c.png"
+    corrupt.write_bytes(b"\x89PNG broken")
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mininet_tf.predict",
+            "--model",
+            str(model_path),
+            str(corrupt),
+            "--out",
+            str(tmp_path / "o2"),
+        ],
+        capture_output=True,
+        text=True,
+        env=_env(),
+    )
+    assert done.returncode == 2 and "c.png" in done.stderr and "Traceback" not in done.stderr
