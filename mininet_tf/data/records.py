@@ -118,8 +118,10 @@ def read_manifest(path: Path, *, root: Path | None = None, verify: bool = True) 
         paths = {}
         for key in ("image", "mask", "fov"):
             value = (row.get(key) or "").strip()
-            paths[key] = (base / value) if value and not Path(value).is_absolute() else (
-                Path(value) if value else None
+            paths[key] = (
+                (base / value)
+                if value and not Path(value).is_absolute()
+                else (Path(value) if value else None)
             )
         if paths["image"] is None:
             raise DataError(f"{path}:{line}: empty image path")
