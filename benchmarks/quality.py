@@ -15,7 +15,6 @@ import argparse
 import json
 import os
 import platform
-import shutil
 import sys
 import time
 from pathlib import Path
@@ -103,8 +102,11 @@ def run(dataset: str, data_dir: str, out_dir: Path, ship: bool, **overrides) -> 
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / f"quality_{dataset}.json").write_text(json.dumps(result, indent=2))
     if ship:
+        import keras
+
         dest = ROOT / "mininet_tf" / "pretrained" / f"mininet_{dataset}.keras"
-        shutil.copyfile(run_dir / "best.keras", dest)
+        # Ship weights and graph only: no optimizer state, no compile config.
+        keras.models.load_model(run_dir / "best.keras", compile=False).save(dest)
         card = json.loads((run_dir / "best.json").read_text())
         card["benchmark"] = {k: result[k] for k in ("command", "test", "test_images")}
         card["config"]["out"] = None

@@ -5,5 +5,12 @@ Importing the package registers its Keras objects (loss, metrics), so `.keras` f
 """
 
 from mininet_tf import losses, metrics  # noqa: F401  (registers serializable Keras objects)
+from mininet_tf.zoo import (
+    load_pretrained,
+    load_pretrained_segmenter,
+    pretrained_card,
+    pretrained_path,
+)
 
 __version__ = "0.1.0"
+__all__ = ["load_pretrained", "load_pretrained_segmenter", "pretrained_card", "pretrained_path"]
