@@ -29,6 +29,7 @@ def evaluate_records(
     threshold: float | None = None,
     save_predictions=None,
     overwrite: bool = False,
+    progress: bool = False,
 ) -> dict:
     """Scores of ``segmenter`` on ``records`` (see module docstring for the conventions).
 
@@ -39,7 +40,10 @@ def evaluate_records(
         save_predictions: folder for ``<id>_prob.png`` (16-bit), ``<id>_mask.png`` and
             ``<id>_overlay.png`` (TP green, FP red, FN blue).
         overwrite: allow replacing existing files in ``save_predictions``.
+        progress: show a progress bar (tqdm) over the images.
     """
+    from tqdm import tqdm
+
     from mininet_tf.data.io import read_record
     from mininet_tf.metrics import SegmentationMeter
     from mininet_tf.visualize import error_overlay, probability_png, save_png
@@ -51,7 +55,7 @@ def evaluate_records(
     per_image = []
     seconds = 0.0
     has_fov = False
-    for record in records:
+    for record in tqdm(records, desc="evaluate", unit="image", disable=not progress):
         image, mask, fov = read_record(record)
         if mask is None:
             raise DataError(f"{record.image}: no ground-truth mask to evaluate against")
@@ -95,6 +99,7 @@ def evaluate(
     seed: int = 0,
     threads: int | None = None,
     overwrite: bool = False,
+    progress: bool = False,
 ) -> dict:
     """Evaluate ``model`` on one split of a dataset; optionally write the JSON report."""
     from mininet_tf.data import get_split
@@ -110,6 +115,7 @@ def evaluate(
         threshold=threshold,
         save_predictions=save_predictions,
         overwrite=overwrite,
+        progress=progress,
     )
     result.update(
         {
@@ -156,6 +162,7 @@ def main(argv=None) -> int:
             seed=args.seed,
             threads=args.threads,
             overwrite=args.overwrite,
+            progress=True,
         )
     except (DataError, ValueError, FileNotFoundError, FileExistsError, ImportError) as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -50,6 +50,7 @@ def predict(
     threshold: float | None = None,
     threads: int | None = None,
     overwrite: bool = False,
+    progress: bool = False,
 ) -> list[dict]:
     """Run ``model`` (path to .keras/.tflite) on ``inputs``; returns one summary per image."""
     from mininet_tf.data.io import read_image
@@ -72,8 +73,10 @@ def predict(
                 f"{existing[0]}: exists ({len(existing)} output file(s) would be replaced); "
                 "pass --overwrite or choose another --out"
             )
+    from tqdm import tqdm
+
     summaries = []
-    for f in files:
+    for f in tqdm(files, desc="predict", unit="image", disable=not progress):
         image = read_image(f)
         prob = segmenter.predict(image)
         pred = prob >= segmenter.threshold
@@ -108,6 +111,7 @@ def main(argv=None) -> int:
             threshold=args.threshold,
             threads=args.threads,
             overwrite=args.overwrite,
+            progress=True,
         )
     except (DataError, ValueError, FileNotFoundError, FileExistsError, ImportError) as exc:
         print(f"error: {exc}", file=sys.stderr)
