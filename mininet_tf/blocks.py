@@ -14,6 +14,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+#: BatchNorm moving-average momentum. Keras' default (0.99) averages over ~100 steps; in short
+#: CPU-sized runs with a high learning rate the moving statistics then lag the weights and the
+#: inference-mode output collapses (seen: validation F1 0.00 while training Dice was 0.88, and
+#: 0.93 after re-estimating the statistics). 0.9 is PyTorch's default (momentum=0.1).
+BN_MOMENTUM = 0.9
+
 
 def conv_bn(x, layers, filters, kernel_size, name, *, separable=False, relu=True):
     """Conv (plain or depthwise-separable) -> BatchNorm -> optional ReLU.
@@ -28,7 +34,7 @@ def conv_bn(x, layers, filters, kernel_size, name, *, separable=False, relu=True
         x = layers.Conv2D(
             filters, kernel_size, padding="same", use_bias=False, name=f"{name}_conv"
         )(x)
-    x = layers.BatchNormalization(name=f"{name}_bn")(x)
+    x = layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"{name}_bn")(x)
     if relu:
         x = layers.ReLU(name=f"{name}_relu")(x)
     return x
@@ -90,7 +96,7 @@ def dmres(x, layers, name: str, *, scales: Sequence[int] = (1, 2), interpolation
         if scale > 1:
             b = layers.AveragePooling2D(scale, name=f"{prefix}_pool")(b)
         b = layers.DepthwiseConv2D(3, padding="same", use_bias=False, name=f"{prefix}_dwconv")(b)
-        b = layers.BatchNormalization(name=f"{prefix}_dw_bn")(b)
+        b = layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"{prefix}_dw_bn")(b)
         b = layers.ReLU(name=f"{prefix}_dw_relu")(b)
         b = conv_bn(b, layers, channels, 1, f"{prefix}_pw", relu=False)
         if scale > 1:
