@@ -61,6 +61,19 @@ RECIPES = {
 }
 
 
+def macs_per_pixel(cfg) -> float:
+    """Convolution MACs per input pixel of the configured architecture (size independent)."""
+    from mininet_tf.model import build_mininet, layer_macs
+
+    if cfg.architecture == "unet":
+        from mininet_tf.baselines import build_unet
+
+        model = build_unet(input_shape=(256, 256, 3), widths=cfg.widths)
+    else:
+        model = build_mininet(input_shape=(256, 256, 3), widths=cfg.widths)
+    return sum(layer_macs(layer) for layer in model.layers) / (256 * 256)
+
+
 def run(dataset: str, data_dir: str, out_dir: Path, ship: bool, **overrides) -> dict:
     from mininet_tf.config import TrainConfig
     from mininet_tf.data import get_split
@@ -69,7 +82,8 @@ def run(dataset: str, data_dir: str, out_dir: Path, ship: bool, **overrides) -> 
     from mininet_tf.train import train
 
     recipe = {**RECIPES[dataset], **overrides}
-    run_dir = out_dir / "runs" / dataset
+    name = dataset if recipe.get("architecture", "mininet") == "mininet" else f"{dataset}_unet"
+    run_dir = out_dir / "runs" / name
     cfg = TrainConfig(**recipe, data_dir=data_dir, out=str(run_dir), verbose=1).validate()
     started = time.time()
     report = train(cfg)
@@ -85,7 +99,9 @@ def run(dataset: str, data_dir: str, out_dir: Path, ship: bool, **overrides) -> 
     keys = ("f1", "dice", "iou", "auc", "sensitivity", "specificity", "accuracy", "mcc")
     result = {
         "dataset": dataset,
-        "command": f"python benchmarks/quality.py --dataset {dataset} --data-dir {data_dir}",
+        "command": f"python benchmarks/quality.py --dataset {dataset} --data-dir {data_dir}"
+        + ("" if name == dataset else " --architecture unet"),
+        "architecture": recipe.get("architecture", "mininet"),
         "recipe": recipe,
         "wall_seconds_total": wall,
         "train_seconds": report["train_seconds"],
@@ -94,6 +110,8 @@ def run(dataset: str, data_dir: str, out_dir: Path, ship: bool, **overrides) -> 
         "best_epoch": report["best_epoch"],
         "threshold": report["threshold"],
         "val_best": report["best_val"],
+        "parameters": segmenter.model.count_params(),
+        "macs_per_pixel": macs_per_pixel(cfg),
         "test_images": len(test_records),
         "test_inference_images_per_second": len(test_records) / eval_seconds,
         "test": {agg: {k: test[agg][k] for k in keys} for agg in ("pooled", "per_image")},
@@ -101,7 +119,7 @@ def run(dataset: str, data_dir: str, out_dir: Path, ship: bool, **overrides) -> 
         "machine": {"cpu_count": os.cpu_count(), "platform": platform.platform()},
     }
     out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / f"quality_{dataset}.json").write_text(json.dumps(result, indent=2))
+    (out_dir / f"quality_{name}.json").write_text(json.dumps(result, indent=2))
     if ship:
         import keras
 
@@ -124,12 +142,24 @@ def main() -> None:
     parser.add_argument("--data-dir", required=True)
     parser.add_argument("--out-dir", default=str(ROOT / "benchmarks" / "results"))
     parser.add_argument("--ship", action="store_true", help="copy the model into pretrained/")
+    parser.add_argument(
+        "--architecture",
+        default="mininet",
+        choices=("mininet", "unet"),
+        help="unet: the standard U-Net baseline with the same recipe (never shipped)",
+    )
     parser.add_argument("--epochs", type=int, help="override the recipe (quick checks only)")
     parser.add_argument("--steps-per-epoch", type=int, help="override the recipe")
     args = parser.parse_args()
     overrides = {
         k: v for k, v in (("epochs", args.epochs), ("steps_per_epoch", args.steps_per_epoch)) if v
     }
+    if args.architecture == "unet":
+        from mininet_tf.baselines import DEFAULT_UNET_WIDTHS
+
+        if args.ship:
+            parser.error("--ship is for Mini-Net only")
+        overrides.update(architecture="unet", widths=list(DEFAULT_UNET_WIDTHS))
     result = run(args.dataset, args.data_dir, Path(args.out_dir), args.ship, **overrides)
     print(
         json.dumps(
