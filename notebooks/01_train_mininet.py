@@ -257,25 +257,28 @@ plt.show()
 # %% [markdown]
 # ## Evaluate on the test split
 #
-# Full resolution, inside the FOV when the dataset has one, at the threshold stored in the card;
+# (On the validation split for a dataset whose test labels are not available.) Full resolution, inside the FOV when the dataset has one, at the threshold stored in the card;
 # `pooled` is one confusion matrix over all pixels, `per_image` the mean of per-image scores.
 
 # %%
 from mininet_tf.evaluate import evaluate
 
-EVAL_JSON = RUN_DIR / "eval_test_notebook.json"
+EVAL_SPLIT = "test" if splits["test"] else "val"
+EVAL_JSON = RUN_DIR / f"eval_{EVAL_SPLIT}_notebook.json"
 PREDICTIONS = RUN_DIR / "predictions"
 result = evaluate(
     RUN_DIR / "best.keras",
     DATASET,
     DATA_DIR,
-    "test",
+    EVAL_SPLIT,
     json_path=EVAL_JSON,
     save_predictions=PREDICTIONS,
     overwrite=True,
 )
 keys = ("f1", "iou", "auc", "sensitivity", "specificity", "accuracy")
-print(f"{result['n_images']} test images, threshold {result['conventions']['threshold']:.2f}")
+print(
+    f"{result['n_images']} {EVAL_SPLIT} images, threshold {result['conventions']['threshold']:.2f}"
+)
 print("| aggregation | " + " | ".join(keys) + " |")
 print("|---|" + "---|" * len(keys))
 for aggregation in ("pooled", "per_image"):
@@ -291,9 +294,9 @@ for aggregation in ("pooled", "per_image"):
 # %% tags=["keep_output"]
 from PIL import Image
 
-test_records = get_split(DATASET, DATA_DIR, "test")[:SHOW_IMAGES]
-fig, axes = plt.subplots(len(test_records), 3, figsize=(10, 3.4 * len(test_records)), squeeze=False)
-for row, record in zip(axes, test_records, strict=True):
+shown = get_split(DATASET, DATA_DIR, EVAL_SPLIT)[:SHOW_IMAGES]
+fig, axes = plt.subplots(len(shown), 3, figsize=(10, 3.4 * len(shown)), squeeze=False)
+for row, record in zip(axes, shown, strict=True):
     image, mask, _ = read_record(record)
     overlay = Image.open(PREDICTIONS / f"{record.id}_overlay.png")
     f1 = next(s["f1"] for s in result["images"] if s["id"] == record.id)
