@@ -1,0 +1,203 @@
+"""`tflite/infer.py` and `mininet_lite` without TensorFlow: run in a subprocess where importing
+tensorflow, keras, tf_keras or mininet_tf fails, and compare with `mininet_tf.predict`."""
+
+import os
+import subprocess
+import sys
+import types
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from mininet_lite import InputPolicy, runtime
+from mininet_tf import export as ex
+from mininet_tf.predict import predict
+
+from .conftest import ROOT
+from .test_export import SIZE, keras_probs, small_model
+
+INFER = ROOT / "tflite" / "infer.py"
+BLOCKED = ("tensorflow", "keras", "tf_keras", "mininet_tf")
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory):
+    base = tmp_path_factory.getbasetemp()
+    source = small_model(base)
+    out = tmp_path_factory.mktemp("runtime_models")
+    for mode in ("float32", "int8"):
+        ex.export(source, out / f"small_{mode}.tflite", mode, size=(SIZE, SIZE), calib_samples=8)
+    return source, out
+
+
+@pytest.fixture(scope="module")
+def images(tmp_path_factory):
+    """Synthetic test images: native size, an odd size, one larger than two tiles, a grey one."""
+    from mininet_tf.data import get_split
+    from mininet_tf.data.io import read_image
+
+    folder = tmp_path_factory.mktemp("images")
+    records = get_split("synthetic", None, "test")
+    arrays = {
+        "a": read_image(records[0].image),
+        "b": read_image(records[1].image)[:77, :101],
+        "c": np.concatenate([read_image(r.image) for r in records[2:4]], axis=1),
+    }
+    for name, array in arrays.items():
+        Image.fromarray(array).save(folder / f"{name}.png")
+    Image.fromarray(arrays["a"][..., 1]).save(folder / "grey.png")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def no_tf_env(tmp_path_factory):
+    """PYTHONPATH with packages that raise on import shadowing the real ones."""
+    folder = tmp_path_factory.mktemp("blocked")
+    for name in BLOCKED:
+        (folder / name).mkdir()
+        (folder / name / "__init__.py").write_text(
+            f'raise ImportError("{name} is blocked: tflite/ must run without it")\n'
+        )
+    return {**os.environ, "PYTHONPATH": str(folder)}
+
+
+def run_infer(env, *args):
+    return subprocess.run(
+        [sys.executable, str(INFER), *map(str, args)], env=env, capture_output=True, text=True
+    )
+
+
+def read_png(path):
+    return np.asarray(Image.open(path))
+
+
+def test_blocker_really_blocks(no_tf_env):
+    code = "import tensorflow"
+    result = subprocess.run([sys.executable, "-c", code], env=no_tf_env, capture_output=True)
+    assert result.returncode != 0 and b"blocked" in result.stderr
+
+
+def test_infer_without_tensorflow_equals_mininet_tf_predict(models, images, no_tf_env, tmp_path):
+    _, folder = models
+    model = folder / "small_float32.tflite"
+    result = run_infer(
+        no_tf_env, "--model", model, images, "--out", tmp_path / "lite", "--threads", 1
+    )
+    assert result.returncode == 0, result.stderr
+    predict(model, [images], tmp_path / "tf")
+    names = sorted(p.name for p in (tmp_path / "tf").iterdir())
+    assert names == sorted(p.name for p in (tmp_path / "lite").iterdir())
+    assert len(names) == 4 * 3
+    for name in names:
+        if name.endswith(("_mask.png", "_prob.png")):
+            np.testing.assert_array_equal(
+                read_png(tmp_path / "lite" / name), read_png(tmp_path / "tf" / name), err_msg=name
+            )
+    mask = read_png(tmp_path / "lite" / "c_mask.png")
+    assert mask.shape == (128, 256) and set(np.unique(mask)) <= {0, 255}
+    assert read_png(tmp_path / "lite" / "b_prob.png").dtype == np.uint16
+    assert read_png(tmp_path / "lite" / "b_overlay.png").shape == (77, 101, 3)
+
+
+def test_int8_without_tensorflow_agrees_with_keras(models, images, no_tf_env, tmp_path):
+    from mininet_tf.data.io import read_image
+
+    source, folder = models
+    model = folder / "small_int8.tflite"
+    result = run_infer(no_tf_env, "--model", model, images, "--out", tmp_path, "--threads", 2)
+    assert result.returncode == 0, result.stderr
+    card = runtime.read_card(model)
+    policy = InputPolicy.from_dict(card["input_policy"])
+    files = sorted(images.iterdir())
+    reference = keras_probs(source, policy, [read_image(f) for f in files])
+    for f, prob in zip(files, reference, strict=True):
+        lite = read_png(tmp_path / f"{f.stem}_mask.png") > 0
+        assert (lite == (prob >= card["threshold"])).mean() >= 0.99, f.name
+
+
+def test_infer_never_overwrites(models, images, no_tf_env, tmp_path):
+    _, folder = models
+    model = folder / "small_float32.tflite"
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "a_mask.png").write_bytes(b"keep me")
+    result = run_infer(no_tf_env, "--model", model, images / "a.png", "--out", out)
+    assert result.returncode == 2 and "exists" in result.stderr
+    assert (out / "a_mask.png").read_bytes() == b"keep me"
+    result = run_infer(no_tf_env, "--model", model, images / "a.png", "--out", out, "--overwrite")
+    assert result.returncode == 0 and read_png(out / "a_mask.png").shape == (128, 128)
+    result = run_infer(no_tf_env, "--model", model, images, "--out", images)
+    assert result.returncode == 2 and "input folder" in result.stderr
+    result = run_infer(no_tf_env, "--model", folder / "missing.tflite", images, "--out", out)
+    assert result.returncode == 2 and "not found" in result.stderr
+
+
+def test_falls_back_to_tflite_runtime(monkeypatch, models):
+    """Without ai_edge_litert, `load_interpreter` takes tflite_runtime's Interpreter."""
+    calls = []
+
+    class FakeInterpreter:
+        def __init__(self, model_path, num_threads=None):
+            calls.append((model_path, num_threads))
+
+        def allocate_tensors(self):
+            calls.append("allocated")
+
+    fake = types.ModuleType("tflite_runtime")
+    fake.interpreter = types.SimpleNamespace(Interpreter=FakeInterpreter)
+    monkeypatch.setitem(sys.modules, "ai_edge_litert", None)
+    monkeypatch.setitem(sys.modules, "ai_edge_litert.interpreter", None)
+    monkeypatch.setitem(sys.modules, "tflite_runtime", fake)
+    monkeypatch.setitem(sys.modules, "tflite_runtime.interpreter", fake.interpreter)
+    _, folder = models
+    runtime.load_interpreter(folder / "small_int8.tflite", threads=2)
+    assert calls == [(str(folder / "small_int8.tflite"), 2), "allocated"]
+
+
+def test_no_interpreter_is_a_clear_error(monkeypatch, models):
+    for name in (
+        "ai_edge_litert",
+        "ai_edge_litert.interpreter",
+        "tflite_runtime",
+        "tflite_runtime.interpreter",
+    ):
+        monkeypatch.setitem(sys.modules, name, None)
+    _, folder = models
+    with pytest.raises(ImportError, match="pip install ai-edge-litert"):
+        runtime.load_interpreter(folder / "small_int8.tflite")
+
+
+@pytest.mark.skipif(
+    not os.environ.get("MININET_TFLITE_RUNTIME_PYTHON"),
+    reason="set MININET_TFLITE_RUNTIME_PYTHON to a Python with tflite-runtime (numpy<2)",
+)
+@pytest.mark.parametrize(("mode", "minimum"), [("float32", 0.999), ("int8", 0.99)])
+def test_real_tflite_runtime(models, images, tmp_path, mode, minimum):
+    """tflite-runtime in its own environment (it needs numpy < 2) agrees with LiteRT.
+
+    Not bit-identical: the two runtimes' kernels (XNNPACK versions, int8 rounding) differ.
+    """
+    _, folder = models
+    model = folder / f"small_{mode}.tflite"
+    python = os.environ["MININET_TFLITE_RUNTIME_PYTHON"]
+
+    def importable(module):
+        return (
+            subprocess.run([python, "-c", f"import {module}"], capture_output=True).returncode == 0
+        )
+
+    assert importable("tflite_runtime") and not importable("ai_edge_litert")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    lite = subprocess.run(
+        [python, str(INFER), "--model", str(model), str(images), "--out", str(tmp_path / "rt")],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert lite.returncode == 0, lite.stderr
+    predict(model, [images], tmp_path / "litert")
+    for f in sorted(images.iterdir()):
+        rt = read_png(tmp_path / "rt" / f"{f.stem}_mask.png")
+        litert = read_png(tmp_path / "litert" / f"{f.stem}_mask.png")
+        assert (rt == litert).mean() >= minimum, f.name

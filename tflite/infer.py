@@ -1,0 +1,214 @@
+"""Segment images with a Mini-Net `.tflite` using only numpy, Pillow and a TFLite interpreter.
+
+    python tflite/infer.py --model tflite/models/mininet_drive_int8.tflite image.png folder/ \\
+        --out results/ [--threads 2] [--threshold T] [--overwrite]
+
+No TensorFlow and no `mininet_tf`: the interpreter is LiteRT (`ai-edge-litert`) or, if that is
+not installed, `tflite-runtime`. The model card beside the model (``X.json`` for ``X.tflite``)
+gives the input policy (pad/tile or resize to the model's fixed input size) and the decision
+threshold; the geometry is `mininet_lite.tiling.predict_image`, the same code the TensorFlow
+side (`python -m mininet_tf.predict`) runs, so both write the same masks for the same model.
+
+For every input ``<stem>`` it writes ``<stem>_mask.png`` (0/255), ``<stem>_prob.png`` (16-bit
+probability) and ``<stem>_overlay.png``. Existing outputs are an error unless ``--overwrite``;
+``--out`` may not be an input folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from mininet_lite.runtime import TFLiteSegmenter  # noqa: E402  (after the path set-up)
+
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".gif", ".ppm", ".pgm")
+MASK_COLOR = (255, 220, 0)
+
+
+def is_image_file(path: Path) -> bool:
+    return (
+        path.is_file()
+        and not path.name.startswith(".")
+        and (path.suffix.lower() in IMAGE_EXTENSIONS)
+    )
+
+
+def collect_inputs(inputs) -> list[Path]:
+    """Image files named directly or found (sorted, non-recursive) in the named folders."""
+    files: list[Path] = []
+    for item in inputs:
+        path = Path(item)
+        if path.is_dir():
+            found = sorted(p for p in path.iterdir() if is_image_file(p))
+            if not found:
+                raise ValueError(f"{path}: folder holds no image files")
+            files.extend(found)
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise FileNotFoundError(f"{path}: no such file or folder")
+    stems: dict[str, Path] = {}
+    for f in files:
+        if f.stem in stems:
+            raise ValueError(f"two inputs share the name {f.stem!r}: {stems[f.stem]} and {f}")
+        stems[f.stem] = f
+    return files
+
+
+def read_image(path: Path) -> np.ndarray:
+    """RGB uint8 (H, W, 3): grey replicated, alpha dropped, palettes expanded, 16-bit scaled."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as im:
+            im.seek(0)
+            im.load()
+            if im.mode in ("I;16", "I;16L", "I;16B", "I;16N", "I"):
+                wide = np.clip(np.asarray(im).astype(np.int64), 0, 65535)
+                grey = ((wide * 255 + 32767) // 65535).astype(np.uint8)
+                return np.repeat(grey[..., None], 3, axis=2)
+            if im.mode == "F":
+                array = np.nan_to_num(np.asarray(im).astype(np.float64))
+                scale = 255.0 if array.max(initial=0.0) <= 1.0 else 1.0
+                grey = np.clip(np.rint(array * scale), 0, 255).astype(np.uint8)
+                return np.repeat(grey[..., None], 3, axis=2)
+            if im.mode in ("P", "PA"):
+                im = im.convert("RGBA" if "transparency" in im.info or im.mode == "PA" else "RGB")
+            if im.mode in ("1", "LA"):
+                im = im.convert("L")
+            if im.mode == "L":
+                grey = np.asarray(im)
+                return np.ascontiguousarray(np.repeat(grey[..., None], 3, axis=2))
+            if im.mode != "RGB":
+                im = im.convert("RGB")
+            return np.ascontiguousarray(np.asarray(im))
+    except UnidentifiedImageError as exc:
+        raise ValueError(f"{path}: not a readable image ({exc})") from exc
+    except (OSError, SyntaxError, EOFError) as exc:
+        raise ValueError(f"{path}: corrupt or truncated image ({exc})") from exc
+
+
+def probability_png(prob: np.ndarray) -> np.ndarray:
+    """16-bit grey 0..65535 (as `mininet_tf.visualize.probability_png`)."""
+    return np.round(np.clip(prob, 0, 1) * 65535).astype(np.uint16)
+
+
+def mask_overlay(image: np.ndarray, pred: np.ndarray, alpha: float = 0.45) -> np.ndarray:
+    """The image with the mask blended in and its outline drawn (Pillow only)."""
+    from PIL import Image, ImageFilter
+
+    out = image.astype(np.float32).copy()
+    pred = pred.astype(bool)
+    color = np.asarray(MASK_COLOR, np.float32)
+    out[pred] = (1 - alpha) * out[pred] + alpha * color
+    out = np.clip(out, 0, 255).astype(np.uint8)
+    width = max(1, min(image.shape[:2]) // 300)
+    eroded = Image.fromarray(pred.astype(np.uint8) * 255).filter(
+        ImageFilter.MinFilter(2 * width + 1)
+    )
+    outline = pred & (np.asarray(eroded) == 0)
+    out[outline] = np.asarray(MASK_COLOR, np.uint8)
+    return out
+
+
+def save_png(path: Path, array: np.ndarray) -> None:
+    """Write a PNG atomically (temporary file, then rename)."""
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(array).save(buffer, format="PNG")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(buffer.getvalue())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def infer(model, inputs, out, *, threads=None, threshold=None, overwrite=False) -> list[dict]:
+    """Run ``model`` on ``inputs`` and write the PNGs into ``out``; one summary per image."""
+    out = Path(out)
+    segmenter = TFLiteSegmenter(model, threads=threads, threshold=threshold)
+    files = collect_inputs(inputs)
+    if out.resolve() in {f.parent.resolve() for f in files}:
+        raise ValueError(f"--out {out} is an input folder; choose a separate output folder")
+    targets = {f: [out / f"{f.stem}_{k}.png" for k in ("mask", "prob", "overlay")] for f in files}
+    if not overwrite:
+        existing = [p for paths in targets.values() for p in paths if p.exists()]
+        if existing:
+            raise FileExistsError(
+                f"{existing[0]}: exists ({len(existing)} output file(s) would be replaced); "
+                "pass --overwrite or choose another --out"
+            )
+    summaries = []
+    for f in files:
+        image = read_image(f)
+        started = time.perf_counter()
+        prob = segmenter.predict(image)
+        seconds = time.perf_counter() - started
+        pred = prob >= segmenter.threshold
+        mask_path, prob_path, overlay_path = targets[f]
+        save_png(mask_path, pred.astype(np.uint8) * 255)
+        save_png(prob_path, probability_png(prob))
+        save_png(overlay_path, mask_overlay(image, pred))
+        summaries.append(
+            {
+                "input": str(f),
+                "mask": str(mask_path),
+                "foreground_fraction": float(pred.mean()),
+                "seconds": seconds,
+            }
+        )
+    return summaries
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python tflite/infer.py",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--model", required=True, help=".tflite model (card .json beside it)")
+    parser.add_argument("inputs", nargs="+", help="image files and/or folders of images")
+    parser.add_argument("--out", required=True, help="output folder")
+    parser.add_argument("--threads", type=int, help="interpreter threads (default: runtime's)")
+    parser.add_argument("--threshold", type=float, help="override the card's threshold")
+    parser.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    args = parser.parse_args(argv)
+    if args.threads is not None and args.threads < 1:
+        parser.error("--threads must be >= 1")
+    try:
+        summaries = infer(
+            args.model,
+            args.inputs,
+            args.out,
+            threads=args.threads,
+            threshold=args.threshold,
+            overwrite=args.overwrite,
+        )
+    except (ValueError, FileNotFoundError, FileExistsError, ImportError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    for s in summaries:
+        print(
+            f"{s['input']} -> {s['mask']} (foreground {100 * s['foreground_fraction']:.1f}%, "
+            f"{1000 * s['seconds']:.0f} ms)"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
