@@ -1,0 +1,696 @@
+// Mini-Net browser demo: UI, LiteRT.js inference, overlay, measurements, downloads.
+// The model contract (resizing, dequantisation, threshold, measurements) is in mininet_core.js.
+
+import { loadLiteRt, loadAndCompile, Tensor } from './node_modules/@litertjs/core/dist/index.js';
+import * as core from './mininet_core.js';
+
+const WASM_DIR = './node_modules/@litertjs/core/wasm/';
+const DEFAULT_MODEL = 'models/mininet_ph2_int8.tflite';
+/** Longest side processed; larger photos are downscaled (Pillow-exact bilinear) first. */
+const MAX_SIDE = 2048;
+/** Larger images are refused before processing (memory on phones). */
+const MAX_PIXELS = 64e6;
+const MAX_FILE_BYTES = 80 * 1024 * 1024;
+const RESEARCH_NOTICE = 'Research use only. Not a medical device and not a diagnosis.';
+
+const $ = (id) => document.getElementById(id);
+const params = new URLSearchParams(location.search);
+const modelUrl = params.get('model') || DEFAULT_MODEL;
+
+class UserError extends Error {}
+
+const state = {
+  model: null, // {compiled, card, url, sha256, inputShape, outputDtype, runtime}
+  image: null, // {name, source, rgb, width, height, originalWidth, originalHeight, downscaled}
+  prob: null, // Float32Array, working size
+  result: null, // JSON-able result of the current view
+  timings: {},
+};
+
+// === Status and errors ===
+
+function setState(name) {
+  document.body.dataset.state = name;
+}
+
+function status(text) {
+  $('status').textContent = text;
+}
+
+function showError(message) {
+  const el = $('error');
+  el.textContent = message;
+  el.hidden = false;
+}
+
+function clearError() {
+  $('error').hidden = true;
+  $('error').textContent = '';
+}
+
+function showNotice(message) {
+  const el = $('notice');
+  el.textContent = message || '';
+  el.hidden = !message;
+}
+
+function describe(err) {
+  if (err instanceof UserError) return err.message;
+  const text = err && err.message ? err.message : String(err);
+  return text.length > 300 ? `${text.slice(0, 300)}…` : text;
+}
+
+// === Model ===
+
+async function fetchOrFail(url, what) {
+  let resp;
+  try {
+    resp = await fetch(url, { cache: 'no-cache' });
+  } catch (err) {
+    throw new UserError(`Could not download the ${what} ${url}: ${describe(err)}.`);
+  }
+  if (!resp.ok) {
+    throw new UserError(`Could not load the ${what} ${url}: HTTP ${resp.status} ${resp.statusText}.`);
+  }
+  return resp;
+}
+
+async function sha256Hex(bytes) {
+  if (!crypto.subtle) return null;
+  const digest = await crypto.subtle.digest('SHA-256', bytes);
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+function checkCard(card, url) {
+  const policy = card.input_policy;
+  if (!policy || !Array.isArray(policy.size) || policy.size.length !== 2) {
+    throw new UserError(`The model card of ${url} has no input_policy.size.`);
+  }
+  if (policy.mode !== 'resize') {
+    throw new UserError(
+      `This page runs "resize" models (whole lesion photos); ${url} uses the "${policy.mode}" ` +
+        'input policy (tiles), which the page does not implement.',
+    );
+  }
+  if (typeof card.threshold !== 'number') {
+    throw new UserError(`The model card of ${url} has no decision threshold.`);
+  }
+}
+
+async function loadModel(url) {
+  setState('loading');
+  status('Loading the LiteRT.js runtime…');
+  try {
+    await loadLiteRt(WASM_DIR);
+  } catch (err) {
+    throw new UserError(`Could not start the LiteRT.js runtime (WebAssembly): ${describe(err)}`);
+  }
+  status(`Loading model ${url}…`);
+  const cardUrl = url.replace(/\.tflite$/i, '') + '.json';
+  // Both downloads in parallel; a missing model is reported before a missing card.
+  const [modelGot, cardGot] = await Promise.allSettled([
+    fetchOrFail(url, 'model'),
+    fetchOrFail(cardUrl, 'model card'),
+  ]);
+  if (modelGot.status === 'rejected') throw modelGot.reason;
+  if (cardGot.status === 'rejected') throw cardGot.reason;
+  const modelResp = modelGot.value;
+  const cardResp = cardGot.value;
+  let card;
+  try {
+    card = await cardResp.json();
+  } catch (err) {
+    throw new UserError(`The model card ${cardUrl} is not valid JSON: ${describe(err)}`);
+  }
+  checkCard(card, url);
+  const bytes = new Uint8Array(await modelResp.arrayBuffer());
+  const magic = String.fromCharCode(...bytes.subarray(4, 8));
+  if (bytes.length < 8 || magic !== 'TFL3') {
+    throw new UserError(`${url} is not a TFLite model (${bytes.length} bytes, no TFL3 header).`);
+  }
+  const sha256 = await sha256Hex(bytes);
+  let compiled;
+  try {
+    compiled = await loadAndCompile(bytes, { accelerator: 'wasm' });
+  } catch (err) {
+    throw new UserError(`LiteRT.js could not load the model ${url}: ${describe(err)}`);
+  }
+  const inputs = compiled.getInputDetails();
+  const outputs = compiled.getOutputDetails();
+  const [th, tw] = card.input_policy.size;
+  const inShape = Array.from(inputs[0].shape);
+  const outShape = Array.from(outputs[0].shape);
+  if (
+    inputs.length !== 1 ||
+    inputs[0].dtype !== 'uint8' ||
+    inShape.join(',') !== [1, th, tw, 3].join(',')
+  ) {
+    throw new UserError(
+      `${url}: input ${inputs[0].dtype} [${inShape}] does not match the card ` +
+        `(uint8 [1,${th},${tw},3]).`,
+    );
+  }
+  if (outShape.join(',') !== [1, th, tw, 1].join(',')) {
+    throw new UserError(`${url}: output [${outShape}] is not one ${th}x${tw} probability map.`);
+  }
+  const outputDtype = outputs[0].dtype;
+  if (outputDtype === 'uint8') {
+    const out = card.output || {};
+    if (typeof out.scale !== 'number' || typeof out.zero_point !== 'number') {
+      throw new UserError(`${url}: uint8 output but the card has no output scale/zero_point.`);
+    }
+  } else if (outputDtype !== 'float32') {
+    throw new UserError(`${url}: unsupported output type ${outputDtype}.`);
+  }
+  state.model = {
+    compiled,
+    card,
+    url,
+    sha256,
+    size: [th, tw],
+    outputDtype,
+    runtime: 'LiteRT.js @litertjs/core 2.5.3, wasm (XNNPACK CPU)',
+  };
+  const mode = card.mode || (outputDtype === 'uint8' ? 'int8' : 'float');
+  $('model-info').textContent =
+    `${url.split('/').pop()} — ${mode}, input ${tw}×${th} RGB, threshold ${card.threshold}` +
+    (card.threshold_quantized != null ? ` (q ≥ ${card.threshold_quantized})` : '') +
+    (card.training_data && card.training_data.dataset
+      ? `, trained on ${card.training_data.dataset}`
+      : '');
+  return state.model;
+}
+
+/** Model input (th*tw*3 uint8) to foreground probability (th*tw float32). */
+async function forward(input) {
+  const { compiled, size, outputDtype, card } = state.model;
+  const tensor = new Tensor(input, [1, size[0], size[1], 3]);
+  let outputs;
+  try {
+    outputs = await compiled.run(tensor);
+  } finally {
+    tensor.delete();
+  }
+  try {
+    const raw = outputs[0].toTypedArray();
+    if (outputDtype === 'uint8') {
+      return core.dequantize(raw, card.output.scale, card.output.zero_point);
+    }
+    return Float32Array.from(raw);
+  } finally {
+    for (const t of outputs) t.delete();
+  }
+}
+
+// === Images ===
+
+async function decodeFile(file) {
+  if (file.size === 0) throw new UserError(`“${file.name}” is empty.`);
+  if (file.size > MAX_FILE_BYTES) {
+    throw new UserError(
+      `“${file.name}” is ${(file.size / 1048576).toFixed(0)} MB; the limit is ` +
+        `${MAX_FILE_BYTES / 1048576} MB.`,
+    );
+  }
+  let bitmap;
+  try {
+    // No colour management and no premultiplication: the pixels as stored in the file (for
+    // PNG exactly what Pillow reads), orientation from EXIF as the photo is shown.
+    bitmap = await createImageBitmap(file, {
+      colorSpaceConversion: 'none',
+      premultiplyAlpha: 'none',
+      imageOrientation: 'from-image',
+    });
+  } catch (err) {
+    throw new UserError(
+      `“${file.name}” is not an image this browser can read (${file.type || 'unknown type'}). ` +
+        'Choose a PNG, JPEG or WebP photo.',
+    );
+  }
+  try {
+    return pixelsOf(bitmap, bitmap.width, bitmap.height);
+  } finally {
+    bitmap.close();
+  }
+}
+
+/** RGBA pixels of a drawable at its natural size (no scaling, so no smoothing). */
+function pixelsOf(drawable, width, height) {
+  if (!width || !height) throw new UserError('The image has no pixels.');
+  if (width * height > MAX_PIXELS) {
+    throw new UserError(
+      `The image is ${width}×${height} (${((width * height) / 1e6).toFixed(0)} MP); ` +
+        `images up to ${MAX_PIXELS / 1e6} MP can be processed on this device.`,
+    );
+  }
+  const canvas = document.createElement('canvas');
+  canvas.width = width;
+  canvas.height = height;
+  const ctx = canvas.getContext('2d', { willReadFrequently: true, colorSpace: 'srgb' });
+  ctx.imageSmoothingEnabled = false;
+  ctx.drawImage(drawable, 0, 0);
+  const data = ctx.getImageData(0, 0, width, height, { colorSpace: 'srgb' }).data;
+  canvas.width = canvas.height = 0; // release the backing store early
+  return { data, width, height };
+}
+
+async function processPixels(pixels, name, source) {
+  clearError();
+  showNotice('');
+  setState('processing');
+  status(`Segmenting ${name}…`);
+  const t0 = performance.now();
+  const work = core.workingSize(pixels.width, pixels.height, MAX_SIDE);
+  let rgb;
+  if (work.downscaled) {
+    rgb = core.resizeUint8(pixels.data, pixels.width, pixels.height, 4, work.width, work.height);
+    showNotice(
+      `Large image: ${pixels.width}×${pixels.height} was downscaled to ` +
+        `${work.width}×${work.height} (longest side ${MAX_SIDE}) before segmentation. The mask ` +
+        'and pixel measurements are at the downscaled size; mm values account for it.',
+    );
+  } else {
+    rgb = core.toRGB(pixels.data, pixels.width, pixels.height, 4);
+  }
+  const t1 = performance.now();
+  let tInfer = 0;
+  const timedForward = async (input) => {
+    const s = performance.now();
+    const out = await forward(input);
+    tInfer = performance.now() - s;
+    return out;
+  };
+  const { input, probSmall, prob } = await core.predictResize(
+    timedForward,
+    rgb,
+    work.width,
+    work.height,
+    state.model.card.input_policy,
+  );
+  const t2 = performance.now();
+  state.image = {
+    name,
+    source,
+    rgb,
+    width: work.width,
+    height: work.height,
+    originalWidth: pixels.width,
+    originalHeight: pixels.height,
+    downscaled: work.downscaled,
+    createdAtMs: Date.now(),
+  };
+  state.prob = prob;
+  state.modelInput = input;
+  state.probSmall = probSmall;
+  state.timings = {
+    downscale_ms: round(t1 - t0, 1),
+    inference_ms: round(tInfer, 1),
+    predict_total_ms: round(t2 - t1, 1),
+  };
+  baseImage = null;
+  render();
+  $('result-panel').hidden = false;
+  setState('done');
+  status(`Segmented ${name} (${work.width}×${work.height}) in ${Math.round(t2 - t0)} ms.`);
+}
+
+async function handleFile(file) {
+  try {
+    setState('processing');
+    status(`Reading ${file.name}…`);
+    const pixels = await decodeFile(file);
+    await processPixels(pixels, file.name, 'file');
+  } catch (err) {
+    failInput(err);
+  }
+}
+
+function failInput(err) {
+  if (!(err instanceof UserError)) console.error(err);
+  showError(describe(err));
+  $('result-panel').hidden = true;
+  state.result = null;
+  setState('input-error');
+  status(state.model ? 'Ready: choose a photo or use the camera.' : 'Model not loaded.');
+}
+
+// === Camera ===
+
+let stream = null;
+
+async function startCamera() {
+  clearError();
+  if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
+    showError('The camera needs a secure page (https:// or http://localhost) and a browser with camera access.');
+    setState('input-error');
+    return;
+  }
+  try {
+    stream = await navigator.mediaDevices.getUserMedia({
+      video: { facingMode: { ideal: 'environment' }, width: { ideal: 1920 }, height: { ideal: 1080 } },
+      audio: false,
+    });
+  } catch (err) {
+    const why =
+      err && err.name === 'NotAllowedError'
+        ? 'permission was denied'
+        : err && err.name === 'NotFoundError'
+          ? 'no camera was found'
+          : describe(err);
+    showError(`Could not start the camera: ${why}.`);
+    setState('input-error');
+    return;
+  }
+  const video = $('camera-video');
+  video.srcObject = stream;
+  video.hidden = false;
+  await video.play();
+  $('camera-capture').hidden = false;
+  $('camera-stop').hidden = false;
+  $('camera-start').hidden = true;
+  setState('camera');
+  status('Camera on: frame the lesion and press Capture.');
+}
+
+function stopCamera() {
+  if (stream) for (const track of stream.getTracks()) track.stop();
+  stream = null;
+  const video = $('camera-video');
+  video.srcObject = null;
+  video.hidden = true;
+  $('camera-capture').hidden = true;
+  $('camera-stop').hidden = true;
+  $('camera-start').hidden = false;
+}
+
+async function capture() {
+  const video = $('camera-video');
+  try {
+    if (!video.videoWidth) throw new UserError('The camera has not delivered a frame yet.');
+    const pixels = pixelsOf(video, video.videoWidth, video.videoHeight);
+    const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '');
+    stopCamera();
+    await processPixels(pixels, `camera-${stamp}.png`, 'camera');
+  } catch (err) {
+    failInput(err);
+  }
+}
+
+// === Rendering, measurements ===
+
+let baseImage = null; // ImageData of the working image
+
+function currentOptions() {
+  const kind = $('scale-kind').value;
+  const value = parseFloat($('scale-value').value);
+  const scale = kind !== 'none' && value > 0 && Number.isFinite(value) ? { kind, value } : null;
+  return {
+    threshold: parseFloat($('threshold').value),
+    opacity: parseFloat($('opacity').value),
+    largestOnly: $('largest-only').checked,
+    fill: $('fill-holes').checked,
+    scale,
+  };
+}
+
+function render() {
+  const img = state.image;
+  if (!img) return;
+  const opt = currentOptions();
+  const { width: w, height: h } = img;
+  const raw = core.thresholdMask(state.prob, opt.threshold);
+  const mask = core.postprocess(raw, w, h, opt);
+  const mmPerPx = core.mmPerPixel(opt.scale, w, h);
+  const m = core.measure(mask, w, h, mmPerPx);
+  state.mask = mask;
+  draw(mask, w, h, opt.opacity, m.bbox);
+  showMeasurements(m);
+  const card = state.model.card;
+  $('threshold-value').textContent =
+    opt.threshold.toFixed(2) + (Math.abs(opt.threshold - card.threshold) < 1e-9 ? ' (card)' : '');
+  state.result = {
+    format: 'mininet_web.result/1',
+    created_at_ms: img.createdAtMs,
+    source: img.source,
+    image_name: img.name,
+    notice: RESEARCH_NOTICE,
+    original_image: { width: img.originalWidth, height: img.originalHeight },
+    analysed_image: { width: w, height: h, downscaled: img.downscaled, max_side: MAX_SIDE },
+    model: {
+      file: state.model.url,
+      sha256: state.model.sha256,
+      card_format: card.format || null,
+      mode: card.mode || null,
+      input_policy: card.input_policy,
+      card_threshold: card.threshold,
+    },
+    postprocess: {
+      threshold: opt.threshold,
+      largest_component: opt.largestOnly,
+      fill_holes: opt.fill,
+    },
+    scale: opt.scale,
+    accelerator: state.model.runtime,
+    timings: state.timings,
+    measurements: m,
+    processed_on: 'this device, in the browser; nothing was uploaded',
+  };
+}
+
+function draw(mask, w, h, opacity, bbox) {
+  const canvas = $('view');
+  if (canvas.width !== w || canvas.height !== h) {
+    canvas.width = w;
+    canvas.height = h;
+  }
+  const ctx = canvas.getContext('2d');
+  if (!baseImage) baseImage = new ImageData(core.rgbToRGBA(state.image.rgb, w, h), w, h);
+  const over = new ImageData(w, h);
+  const d = over.data;
+  const fillAlpha = Math.round(opacity * 255);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      const i = y * w + x;
+      if (!mask[i]) continue;
+      const edge =
+        x === 0 || y === 0 || x === w - 1 || y === h - 1 ||
+        !mask[i - 1] || !mask[i + 1] || !mask[i - w] || !mask[i + w];
+      const o = i * 4;
+      if (edge) {
+        d[o] = 255; d[o + 1] = 230; d[o + 2] = 0; d[o + 3] = opacity > 0 ? 255 : 0;
+      } else {
+        d[o] = 0; d[o + 1] = 200; d[o + 2] = 255; d[o + 3] = fillAlpha;
+      }
+    }
+  }
+  ctx.putImageData(baseImage, 0, 0);
+  const layer = new OffscreenCanvas(w, h);
+  layer.getContext('2d').putImageData(over, 0, 0);
+  ctx.drawImage(layer, 0, 0);
+  if (bbox && opacity > 0) {
+    ctx.save();
+    ctx.strokeStyle = 'rgba(255, 255, 255, 0.9)';
+    ctx.lineWidth = Math.max(1, Math.round(Math.max(w, h) / 400));
+    ctx.setLineDash([6 * ctx.lineWidth, 4 * ctx.lineWidth]);
+    ctx.strokeRect(bbox.x + 0.5, bbox.y + 0.5, bbox.width - 1, bbox.height - 1);
+    ctx.restore();
+  }
+}
+
+function round(v, digits = 2) {
+  const f = 10 ** digits;
+  return Math.round(v * f) / f;
+}
+
+function showMeasurements(m) {
+  const rows = [
+    ['Area', `${m.area_px} px (${round(m.area_percent, 2)} % of the image)`, 'area'],
+    [
+      'Bounding box',
+      m.bbox ? `${m.bbox.width} × ${m.bbox.height} px at (${m.bbox.x}, ${m.bbox.y})` : '—',
+      'bbox',
+    ],
+    ['Equivalent diameter', `${round(m.equivalent_diameter_px, 1)} px`, 'diameter'],
+    ['Regions', String(m.components), 'components'],
+  ];
+  if (m.mm_per_px) {
+    rows.push(['Area (mm²)', `${round(m.area_mm2, 2)} mm²`, 'area-mm']);
+    rows.push(['Equivalent diameter (mm)', `${round(m.equivalent_diameter_mm, 2)} mm`, 'diameter-mm']);
+    if (m.bbox_mm) {
+      rows.push([
+        'Bounding box (mm)',
+        `${round(m.bbox_mm.width, 2)} × ${round(m.bbox_mm.height, 2)} mm`,
+        'bbox-mm',
+      ]);
+    }
+    rows.push(['Scale', `${round(m.mm_per_px, 5)} mm per pixel`, 'scale']);
+  }
+  const body = $('measurements').tBodies[0];
+  body.replaceChildren(
+    ...rows.map(([k, v, key]) => {
+      const tr = document.createElement('tr');
+      tr.dataset.key = key;
+      const th = document.createElement('th');
+      th.textContent = k;
+      const td = document.createElement('td');
+      td.textContent = v;
+      tr.append(th, td);
+      return tr;
+    }),
+  );
+  $('timing').textContent =
+    `Inference ${state.timings.inference_ms} ms; resize + inference + resize back ` +
+    `${state.timings.predict_total_ms} ms (${state.model.runtime}).`;
+}
+
+let renderQueued = false;
+function queueRender() {
+  if (renderQueued) return;
+  renderQueued = true;
+  requestAnimationFrame(() => {
+    renderQueued = false;
+    render();
+  });
+}
+
+// === Downloads ===
+
+function stem() {
+  return (state.image ? state.image.name : 'image').replace(/\.[^.]*$/, '') || 'image';
+}
+
+function maskCanvas() {
+  const { width: w, height: h } = state.image;
+  const canvas = document.createElement('canvas');
+  canvas.width = w;
+  canvas.height = h;
+  const img = new ImageData(w, h);
+  for (let i = 0; i < w * h; i++) {
+    const v = state.mask[i] ? 255 : 0;
+    img.data[i * 4] = img.data[i * 4 + 1] = img.data[i * 4 + 2] = v;
+    img.data[i * 4 + 3] = 255;
+  }
+  canvas.getContext('2d').putImageData(img, 0, 0);
+  return canvas;
+}
+
+function saveBlob(blob, filename) {
+  const url = URL.createObjectURL(blob);
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = filename;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10000);
+}
+
+function downloadMask() {
+  maskCanvas().toBlob((blob) => saveBlob(blob, `${stem()}_mask.png`), 'image/png');
+}
+
+function downloadJson() {
+  const text = JSON.stringify(state.result, null, 2);
+  saveBlob(new Blob([text], { type: 'application/json' }), `${stem()}_result.json`);
+}
+
+function canvasDataURL(rgb, w, h) {
+  const canvas = document.createElement('canvas');
+  canvas.width = w;
+  canvas.height = h;
+  canvas.getContext('2d').putImageData(new ImageData(core.rgbToRGBA(rgb, w, h), w, h), 0, 0);
+  return canvas.toDataURL('image/png');
+}
+
+// === Wiring ===
+
+function enableInputs(on) {
+  $('file-input').disabled = !on;
+  $('camera-start').disabled = !on;
+}
+
+function wire() {
+  $('file-input').addEventListener('change', (e) => {
+    const file = e.target.files && e.target.files[0];
+    if (file) handleFile(file);
+    e.target.value = '';
+  });
+  $('camera-start').addEventListener('click', startCamera);
+  $('camera-stop').addEventListener('click', () => {
+    stopCamera();
+    setState(state.image ? 'done' : 'ready');
+    status('Camera off.');
+  });
+  $('camera-capture').addEventListener('click', capture);
+  for (const id of ['opacity', 'threshold', 'largest-only', 'fill-holes', 'scale-kind', 'scale-value']) {
+    $(id).addEventListener('input', queueRender);
+    $(id).addEventListener('change', queueRender);
+  }
+  $('threshold-reset').addEventListener('click', () => {
+    $('threshold').value = String(state.model.card.threshold);
+    queueRender();
+  });
+  $('download-mask').addEventListener('click', downloadMask);
+  $('download-json').addEventListener('click', downloadJson);
+  const select = $('model-select');
+  if (![...select.options].some((o) => o.value === modelUrl)) {
+    select.add(new Option(modelUrl.split('/').pop(), modelUrl));
+  }
+  select.value = modelUrl;
+  select.addEventListener('change', () => {
+    const next = new URL(location.href);
+    if (select.value === DEFAULT_MODEL) next.searchParams.delete('model');
+    else next.searchParams.set('model', select.value);
+    location.assign(next.toString());
+  });
+}
+
+function bytesToBinary(bytes) {
+  let out = '';
+  for (let i = 0; i < bytes.length; i += 8192) {
+    out += String.fromCharCode(...bytes.subarray(i, i + 8192));
+  }
+  return out;
+}
+
+/** Hooks for the browser tests (tests/test_web_demo.py); nothing here leaves the page. */
+window.mininetDemo = {
+  state: () => document.body.dataset.state,
+  result: () => state.result,
+  inputPNG: () => (state.image ? canvasDataURL(state.image.rgb, state.image.width, state.image.height) : null),
+  maskPNG: () => (state.mask ? maskCanvas().toDataURL('image/png') : null),
+  // The model's input (resized RGB, base64) and its output probabilities (before resizing back).
+  modelIO: () =>
+    state.modelInput && {
+      input: btoa(bytesToBinary(state.modelInput)),
+      probSmall: Array.from(state.probSmall),
+    },
+  modelInfo: () =>
+    state.model && {
+      url: state.model.url,
+      sha256: state.model.sha256,
+      outputDtype: state.model.outputDtype,
+      size: state.model.size,
+      inputs: state.model.compiled.getInputDetails().map((d) => ({ dtype: d.dtype, shape: Array.from(d.shape) })),
+      outputs: state.model.compiled.getOutputDetails().map((d) => ({ dtype: d.dtype, shape: Array.from(d.shape) })),
+    },
+};
+
+async function main() {
+  wire();
+  try {
+    await loadModel(modelUrl);
+  } catch (err) {
+    if (!(err instanceof UserError)) console.error(err);
+    showError(`${describe(err)} The page cannot segment images without a model.`);
+    status('Model not loaded.');
+    setState('model-error');
+    return;
+  }
+  $('threshold').value = String(state.model.card.threshold);
+  enableInputs(true);
+  setState('ready');
+  status('Ready: choose a photo or use the camera.');
+}
+
+main();

@@ -1,0 +1,232 @@
+// Drives the demo page in headless Chromium (playwright-core) and reports what it saw as JSON.
+//
+//   node web_demo/tests/browser_check.mjs CONFIG.json
+//
+// CONFIG: {baseUrl, outDir, chromium, sample, huge, nonImage, y4m, float16Model, corruptModel,
+//          scenarios?: [names]}
+// One browser process (launched with Chromium's fake camera) runs every scenario in a fresh
+// context; each scenario's result (or its error) goes into the printed JSON object. Files
+// (downloads, screenshots, captured camera frame) are written to outDir. The assertions are in
+// tests/test_web_demo.py.
+import fs from 'node:fs';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+
+const config = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
+const out = config.outDir;
+const TIMEOUT = config.timeoutMs || 90000;
+fs.mkdirSync(out, { recursive: true });
+
+const browser = await chromium.launch({
+  executablePath: config.chromium || '/usr/bin/chromium',
+  headless: true,
+  timeout: TIMEOUT,
+  args: [
+    '--headless',
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+    '--no-first-run',
+    '--use-fake-device-for-media-stream',
+    '--use-fake-ui-for-media-stream',
+    ...(config.y4m ? [`--use-file-for-fake-video-capture=${config.y4m}`] : []),
+  ],
+});
+
+async function openPage(query = '', contextOptions = {}) {
+  const context = await browser.newContext({
+    acceptDownloads: true,
+    viewport: { width: 1100, height: 1400 },
+    ...contextOptions,
+  });
+  const page = await context.newPage();
+  page.setDefaultTimeout(TIMEOUT);
+  const log = { requests: [], console: [], pageErrors: [] };
+  page.on('request', (r) => log.requests.push({ method: r.method(), url: r.url() }));
+  page.on('console', (m) => {
+    if (m.type() === 'error' || m.type() === 'warning') log.console.push(`${m.type()}: ${m.text()}`);
+  });
+  page.on('pageerror', (e) => log.pageErrors.push(String(e)));
+  const t0 = Date.now();
+  await page.goto(config.baseUrl + query);
+  await waitState(page, ['ready', 'model-error']);
+  log.modelLoadMs = Date.now() - t0;
+  return { context, page, log };
+}
+
+async function waitState(page, states) {
+  await page.waitForFunction((s) => s.includes(document.body.dataset.state), states, {
+    timeout: TIMEOUT,
+  });
+  return page.evaluate(() => document.body.dataset.state);
+}
+
+async function download(page, buttonId, filename) {
+  const [dl] = await Promise.all([page.waitForEvent('download'), page.click(`#${buttonId}`)]);
+  const target = path.join(out, filename);
+  await dl.saveAs(target);
+  return { path: target, suggested: dl.suggestedFilename() };
+}
+
+async function pageText(page) {
+  return page.evaluate(() => ({
+    state: document.body.dataset.state,
+    status: document.getElementById('status').textContent,
+    error: document.getElementById('error').hidden ? null : document.getElementById('error').textContent,
+    notice: document.getElementById('notice').hidden ? null : document.getElementById('notice').textContent,
+    modelInfo: document.getElementById('model-info').textContent,
+    measurements: Array.from(document.querySelectorAll('#measurements tr')).map((tr) => [
+      tr.dataset.key,
+      tr.querySelector('td').textContent,
+    ]),
+    fileInputDisabled: document.getElementById('file-input').disabled,
+  }));
+}
+
+async function segmentFile(page, file) {
+  const t0 = Date.now();
+  await page.setInputFiles('#file-input', file);
+  const state = await waitState(page, ['done', 'input-error']);
+  return { state, ms: Date.now() - t0 };
+}
+
+const scenarios = {
+  // File picker, the card's threshold, downloads, screenshot; then the options.
+  async main() {
+    const { context, page, log } = await openPage();
+    const r = { modelLoadMs: log.modelLoadMs, modelInfo: await page.evaluate(() => window.mininetDemo.modelInfo()) };
+    const requestsBeforeImage = log.requests.length;
+    const seg = await segmentFile(page, config.sample);
+    r.segment = seg;
+    r.text = await pageText(page);
+    r.result = await page.evaluate(() => window.mininetDemo.result());
+    r.modelIO = await page.evaluate(() => window.mininetDemo.modelIO());
+    r.mask = await download(page, 'download-mask', 'main_mask_download.png');
+    r.json = await download(page, 'download-json', 'main_result_download.json');
+    await page.screenshot({ path: path.join(out, 'main.png'), fullPage: true });
+    // Options: largest region, fill holes, a field of view of 20 mm, opacity 0.8.
+    await page.check('#largest-only');
+    await page.check('#fill-holes');
+    await page.selectOption('#scale-kind', 'field_of_view_mm');
+    await page.fill('#scale-value', '20');
+    await page.$eval('#opacity', (el) => {
+      el.value = '0.8';
+      el.dispatchEvent(new Event('input'));
+    });
+    await page.waitForFunction(() => {
+      const res = window.mininetDemo.result();
+      return res && res.postprocess.largest_component && res.postprocess.fill_holes &&
+        res.scale && res.scale.value === 20;
+    });
+    r.optionsText = await pageText(page);
+    r.optionsResult = await page.evaluate(() => window.mininetDemo.result());
+    r.optionsMask = await download(page, 'download-mask', 'options_mask_download.png');
+    await page.screenshot({ path: path.join(out, 'options.png'), fullPage: true });
+    r.requestsAfterImage = log.requests.slice(requestsBeforeImage);
+    r.log = log;
+    await context.close();
+    return r;
+  },
+
+  // The float16 export of the same model, same image.
+  async float16() {
+    if (!config.float16Model) return { skipped: 'no float16 model' };
+    const { context, page, log } = await openPage(`?model=${encodeURIComponent(config.float16Model)}`);
+    const r = { modelLoadMs: log.modelLoadMs, modelInfo: await page.evaluate(() => window.mininetDemo.modelInfo()) };
+    r.segment = await segmentFile(page, config.sample);
+    r.text = await pageText(page);
+    r.result = await page.evaluate(() => window.mininetDemo.result());
+    r.modelIO = await page.evaluate(() => window.mininetDemo.modelIO());
+    r.mask = await download(page, 'download-mask', 'float16_mask_download.png');
+    r.log = log;
+    await context.close();
+    return r;
+  },
+
+  // A photo larger than the page's limit: downscaled with a notice.
+  async huge() {
+    const { context, page, log } = await openPage();
+    const r = { segment: await segmentFile(page, config.huge) };
+    r.text = await pageText(page);
+    r.result = await page.evaluate(() => window.mininetDemo.result());
+    r.mask = await download(page, 'download-mask', 'huge_mask_download.png');
+    await page.screenshot({ path: path.join(out, 'huge.png') });
+    r.log = log;
+    await context.close();
+    return r;
+  },
+
+  // A file that is not an image (named .png): a clear message, no result.
+  async nonImage() {
+    const { context, page, log } = await openPage();
+    const r = { segment: await segmentFile(page, config.nonImage) };
+    r.text = await pageText(page);
+    r.resultPanelHidden = await page.evaluate(() => document.getElementById('result-panel').hidden);
+    await page.screenshot({ path: path.join(out, 'non_image.png') });
+    r.log = log;
+    await context.close();
+    return r;
+  },
+
+  // A model URL that does not exist, and a corrupt model file.
+  async badModel() {
+    const r = {};
+    for (const [key, url] of [
+      ['missing', 'models/no_such_model.tflite'],
+      ['corrupt', config.corruptModel],
+    ]) {
+      if (!url) continue;
+      const { context, page, log } = await openPage(`?model=${encodeURIComponent(url)}`);
+      r[key] = { text: await pageText(page), log };
+      if (key === 'corrupt') await page.screenshot({ path: path.join(out, 'bad_model.png') });
+      await context.close();
+    }
+    return r;
+  },
+
+  // Chromium's fake camera (a y4m file) through getUserMedia, capture, segment.
+  async camera() {
+    if (!config.y4m) return { skipped: 'no y4m' };
+    const { context, page, log } = await openPage('', { permissions: ['camera'] });
+    await page.click('#camera-start');
+    const state = await waitState(page, ['camera', 'input-error']);
+    const r = { cameraState: state, text0: await pageText(page) };
+    if (state !== 'camera') {
+      r.log = log;
+      await context.close();
+      return r;
+    }
+    await page.waitForFunction(() => document.getElementById('camera-video').videoWidth > 0);
+    await page.waitForTimeout(300); // let a few frames through
+    await page.click('#camera-capture');
+    r.state = await waitState(page, ['done', 'input-error']);
+    r.text = await pageText(page);
+    r.result = await page.evaluate(() => window.mininetDemo.result());
+    const frame = await page.evaluate(() => window.mininetDemo.inputPNG());
+    r.frame = path.join(out, 'camera_frame.png');
+    fs.writeFileSync(r.frame, Buffer.from(frame.split(',')[1], 'base64'));
+    r.mask = await download(page, 'download-mask', 'camera_mask_download.png');
+    r.cameraStopped = await page.evaluate(() => document.getElementById('camera-video').hidden);
+    await page.screenshot({ path: path.join(out, 'camera.png'), fullPage: true });
+    r.log = log;
+    await context.close();
+    return r;
+  },
+};
+
+const report = { chromiumVersion: browser.version() };
+const names = config.scenarios || Object.keys(scenarios);
+for (const name of names) {
+  const t0 = Date.now();
+  try {
+    report[name] = await scenarios[name]();
+  } catch (err) {
+    report[name] = { error: String(err && err.stack ? err.stack : err) };
+  }
+  report[name].seconds = (Date.now() - t0) / 1000;
+}
+await browser.close();
+fs.writeFileSync(path.join(out, 'report.json'), JSON.stringify(report, null, 2));
+console.log(JSON.stringify(report));
