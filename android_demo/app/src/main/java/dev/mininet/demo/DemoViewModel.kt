@@ -85,7 +85,7 @@ class DemoViewModel(app: Application) : AndroidViewModel(app) {
                 pipeline = null
                 val choice = withContext(Dispatchers.Default) {
                     old?.close()
-                    LiteRtSegmenter.open(getApplication(), preferGpu)
+                    LiteRtSegmenter.open(getApplication<Application>(), preferGpu)
                 }
                 model = choice.model
                 pipeline = SegmentationPipeline(choice.model)
@@ -114,7 +114,7 @@ class DemoViewModel(app: Application) : AndroidViewModel(app) {
             saved = null
             try {
                 val (decoded, result) = withContext(Dispatchers.Default) {
-                    val d = ImageDecoding.decode(getApplication(), uri)
+                    val d = ImageDecoding.decode(getApplication<Application>(), uri)
                     d to p.analyse(d.image, analysis?.options?.copy(threshold = p.card.threshold) ?: p.defaultOptions())
                 }
                 photo = decoded
