@@ -80,10 +80,11 @@ abstract class CopyModelAssets : DefaultTask() {
     }
 }
 
-val modelDir = rootProject.layout.projectDirectory.dir("../tflite/models")
+// The repository's model folder, one level above this Gradle project.
+val modelDir: File = rootProject.file("../tflite/models")
 val copyModelAssets = tasks.register<CopyModelAssets>("copyModelAssets") {
     description = "Copies mininet_ph2_int8.tflite and its JSON card from tflite/models/ into the assets."
-    modelFiles.from(modelDir.file("mininet_ph2_int8.tflite"), modelDir.file("mininet_ph2_int8.json"))
+    modelFiles.from(File(modelDir, "mininet_ph2_int8.tflite"), File(modelDir, "mininet_ph2_int8.json"))
     outputDir.set(layout.buildDirectory.dir("generated/modelAssets"))
 }
 
