@@ -131,6 +131,7 @@ def _standin_models(folder: Path) -> Path:
     if source is None:
         pytest.skip("no shipped model in tflite/models and no pretrained .keras to export")
     model = keras.models.load_model(source, compile=False)
+    source_card = json.loads(source.with_suffix(".json").read_text())
     size = (192, 192)
     images, _, _ = generate("lesions", 8, size=size, seed=0)
     calibration = [img[None] for img in images]
@@ -152,7 +153,7 @@ def _standin_models(folder: Path) -> Path:
                 "zero_point": int(zero) if quantized else None,
             },
             "input_policy": {"mode": "resize", "size": list(size), "overlap": 32, "multiple": 8},
-            "threshold": 0.5,
+            "threshold": float(source_card.get("threshold", 0.5)),
         }
         path.with_suffix(".json").write_text(json.dumps(card))
     return folder

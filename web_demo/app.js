@@ -25,6 +25,7 @@ const state = {
   prob: null, // Float32Array, working size
   result: null, // JSON-able result of the current view
   timings: {},
+  threshold: null, // decision threshold in use (the card's unless the user moves the slider)
 };
 
 // === Status and errors ===
@@ -405,7 +406,7 @@ function currentOptions() {
   const value = parseFloat($('scale-value').value);
   const scale = kind !== 'none' && value > 0 && Number.isFinite(value) ? { kind, value } : null;
   return {
-    threshold: parseFloat($('threshold').value),
+    threshold: state.threshold,
     opacity: parseFloat($('opacity').value),
     largestOnly: $('largest-only').checked,
     fill: $('fill-holes').checked,
@@ -427,7 +428,7 @@ function render() {
   showMeasurements(m);
   const card = state.model.card;
   $('threshold-value').textContent =
-    opt.threshold.toFixed(2) + (Math.abs(opt.threshold - card.threshold) < 1e-9 ? ' (card)' : '');
+    String(round(opt.threshold, 3)) + (opt.threshold === card.threshold ? ' (card)' : '');
   state.result = {
     format: 'mininet_web.result/1',
     created_at_ms: img.createdAtMs,
@@ -626,8 +627,14 @@ function wire() {
     $(id).addEventListener('input', queueRender);
     $(id).addEventListener('change', queueRender);
   }
+  // The threshold lives in state, not in the slider: a card threshold off the slider's 0.01
+  // grid (e.g. 0.625) would otherwise be snapped to a different value.
+  $('threshold').addEventListener('input', () => {
+    state.threshold = parseFloat($('threshold').value);
+  });
   $('threshold-reset').addEventListener('click', () => {
-    $('threshold').value = String(state.model.card.threshold);
+    state.threshold = state.model.card.threshold;
+    $('threshold').value = String(state.threshold);
     queueRender();
   });
   $('download-mask').addEventListener('click', downloadMask);
@@ -687,7 +694,8 @@ async function main() {
     setState('model-error');
     return;
   }
-  $('threshold').value = String(state.model.card.threshold);
+  state.threshold = state.model.card.threshold;
+  $('threshold').value = String(state.threshold);
   enableInputs(true);
   setState('ready');
   status('Ready: choose a photo or use the camera.');
