@@ -6,11 +6,11 @@ Writing never silently replaces an existing file: `save_png` refuses unless ``ov
 from __future__ import annotations
 
 import io
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
+
+from mininet_tf.data.records import atomic_write_bytes
 
 #: Colours of the error overlay (RGB): true positives, false positives, false negatives.
 TP_COLOR = (0, 200, 0)
@@ -56,16 +56,7 @@ def save_png(path: str | Path, array: np.ndarray, *, overwrite: bool = False) ->
         raise FileExistsError(f"{path}: exists; refusing to overwrite (pass --overwrite)")
     buffer = io.BytesIO()
     Image.fromarray(array).save(buffer, format="PNG")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(buffer.getvalue())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return atomic_write_bytes(path, buffer.getvalue())
 
 
 def probability_png(prob: np.ndarray) -> np.ndarray:

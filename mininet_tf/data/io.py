@@ -18,7 +18,6 @@ from __future__ import annotations
 import gzip
 import io
 import os
-import tempfile
 import warnings
 import zlib
 from pathlib import Path
@@ -26,7 +25,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from .records import DataError, Record, sha256_file
+from .records import DataError, Record, atomic_write_bytes, sha256_file
 
 # Extensions read by `read_image` / `read_mask` (lower case; each may also end in ".gz").
 IMAGE_EXTENSIONS = (
@@ -299,16 +298,7 @@ def write_mask_png(path: str | Path, mask: np.ndarray) -> Path:
     Image.fromarray((np.asarray(mask) > 0).astype(np.uint8) * 255, mode="L").save(
         buffer, format="PNG"
     )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(buffer.getvalue())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return atomic_write_bytes(path, buffer.getvalue())
 
 
 def _fill_holes(mask: np.ndarray) -> np.ndarray:
