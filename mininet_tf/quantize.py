@@ -244,6 +244,7 @@ def quantize(
         }
         if index:
             extra["purpose"] = f"latency variant of {out.name} (same weights, {sh}x{sw} input)"
+        training_data = {"dataset": dataset, "data_dir": config["data_dir"]}
         new_card = ex.build_card(
             out=target,
             data=data,
@@ -258,6 +259,7 @@ def quantize(
             model=keras_model,
             extra=extra,
         )
+        new_card["training_data"].update(training_data)  # the data the fine-tune used
         cards.append(
             ex.finish(
                 target,
