@@ -14,8 +14,13 @@ For the pretrained `mininet_tf/pretrained/mininet_<dataset>.keras` (or ``--model
 3. Latency at 256x256, 512x512 (and DRIVE's native 584x565, run as 584x568): Keras float
    (graph-mode `tf.function`, and eager calls as `KerasSegmenter` makes them), and every
    `.tflite` on LiteRT and (if ``--tflite-runtime-python`` names a Python with tflite-runtime)
-   on tflite-runtime, 1 and 2 threads. Each measurement is a fresh worker process (this file
-   with ``--worker``): load time, warm-up runs excluded, median of the timed runs, peak RSS.
+   on tflite-runtime, 1 and 2 threads. One worker process (this file with ``--worker``) per
+   model, runtime and thread count loads the model (load time = load + first call) and does
+   the warm-up calls; the workers of one size and thread count are then timed interleaved
+   (``--rounds`` rounds of short bursts), so load changes on a shared machine hit them alike.
+   Reported: median wall time, median CPU time of the worker per call (with 1 thread: the
+   cost on an idle core), p10/p90, peak RSS (VmHWM), MACs and GMAC/s. ``--skip-latency``
+   measures quality only (the graph, hence the latency, is the same for every dataset).
 
 Writes ``benchmarks/results/edge_<dataset>.json`` and ``.md`` (tables for docs/benchmarks.md);
 models go to ``benchmarks/results/edge/<dataset>/``. ``--ship`` copies the QAT int8 and the
