@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import os
 import platform
 import sys
 import tempfile
@@ -512,18 +511,9 @@ def check_targets(out: Path, overwrite: bool) -> None:
 
 def write_model(out: Path, data: bytes) -> None:
     """Write ``data`` to ``out`` atomically."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    from mininet_tf.data.records import atomic_write_bytes
+
+    atomic_write_bytes(out, data)
 
 
 def measure(out: Path, records, *, dataset: str, split: str, threads=None) -> dict:
