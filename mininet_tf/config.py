@@ -53,6 +53,12 @@ class TrainConfig:
     threshold_metric: str = "f1"
     eval_tile: int = 1024  # largest Keras forward pass at inference (tile mode)
     verbose: int = 1
+    # --- distribution (mininet_tf.distribute, docs/distributed.md); batch_size is GLOBAL ---
+    strategy: str = "auto"  # auto | one-device | mirrored | multi-worker | tpu
+    shard_policy: str = "off"  # input pipelines: "off" (own seed each) | "data" (shard one stream)
+    sync_batchnorm: bool = True  # >1 replica: BatchNorm statistics over the global batch
+    scale_lr: bool = False  # linear scaling: learning_rate * batch_size / lr_reference_batch
+    lr_reference_batch: int = 8  # the batch size learning_rate was tuned at
 
     def validate(self) -> TrainConfig:
         if (self.patch_size is None) == (self.image_size is None):
@@ -72,6 +78,13 @@ class TrainConfig:
                 raise ValueError(f"{key} must be >= 1, got {getattr(self, key)}")
         if not 0.0 <= self.loss_alpha <= 1.0:
             raise ValueError(f"loss_alpha must be in [0, 1], got {self.loss_alpha}")
+        strategies = ("auto", "one-device", "mirrored", "multi-worker", "tpu")
+        if self.strategy not in strategies:
+            raise ValueError(f"strategy must be one of {strategies}, got {self.strategy!r}")
+        if self.shard_policy not in ("off", "data"):
+            raise ValueError(f"shard_policy must be off or data, got {self.shard_policy!r}")
+        if self.lr_reference_batch < 1:
+            raise ValueError(f"lr_reference_batch must be >= 1, got {self.lr_reference_batch}")
         return self
 
     def to_dict(self) -> dict:

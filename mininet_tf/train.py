@@ -29,6 +29,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from mininet_tf import distribute
 from mininet_tf.config import TrainConfig, add_config_arguments, resolve_config
 from mininet_tf.data.records import DataError, atomic_write_text, write_manifest
 
@@ -174,12 +175,13 @@ class Checkpointer(keras.callbacks.Callback):
     moment resumes from its last finished epoch (at worst redoing the one being saved).
     """
 
-    def __init__(self, cfg: TrainConfig, run_dir: Path, val_records, policy):
+    def __init__(self, cfg: TrainConfig, run_dir: Path, val_records, policy, epochs_done=None):
         super().__init__()
         self.cfg, self.run_dir, self.val_records, self.policy = cfg, run_dir, val_records, policy
         state = read_state(run_dir)
         self.best = state.get("best", -math.inf)
-        done = state.get("epochs_done", 0)
+        # epochs_done: where training resumes when that is not state.json's word (multi-worker).
+        done = state.get("epochs_done", 0) if epochs_done is None else epochs_done
         self.rows = [r for r in read_log(run_dir) if int(r["epoch"]) < done]
 
     def on_epoch_end(self, epoch, logs=None):
@@ -259,10 +261,24 @@ class NaNGuard(keras.callbacks.Callback):
 # === The run ===
 
 
-def prepare_run_dir(cfg: TrainConfig) -> tuple[Path, TrainConfig]:
-    """Create the run directory, or reopen it for --resume with its saved config."""
+def prepare_run_dir(cfg: TrainConfig, reopen: bool = False) -> tuple[Path, TrainConfig]:
+    """Create the run directory, or reopen it for --resume with its saved config.
+
+    ``reopen``: the directory of an interrupted multi-worker job, restarted with the same options.
+    """
     run_dir = Path(cfg.out)
     config_path = run_dir / "config.json"
+    if reopen and config_path.is_file():
+        saved = json.loads(config_path.read_text())
+        ignored = ("verbose", "resume")
+        changed = sorted(
+            k for k, v in cfg.to_dict().items() if k not in ignored and saved.get(k) != v
+        )
+        if changed:
+            raise TrainingError(
+                f"{run_dir}: restarted with other options than the interrupted job: {changed}"
+            )
+        return run_dir, cfg
     if cfg.resume:
         if not config_path.is_file():
             raise TrainingError(f"{run_dir}: nothing to resume (no config.json)")
@@ -293,40 +309,95 @@ def train(config: TrainConfig | None = None, **options) -> dict:
         config = resolve_config(None, **options)
     elif options:
         config = TrainConfig(**{**config.to_dict(), **options}).validate()
-    run_dir, cfg = prepare_run_dir(config)
+    if config.resume:  # the saved options apply, strategy included (reading them is only JSON)
+        run_dir, cfg = prepare_run_dir(config)
+        cluster = distribute.setup(cfg)  # first TensorFlow work of the run (see below)
+    else:
+        # First TensorFlow work of the run: the multi-worker strategy must precede every op.
+        cluster = distribute.setup(config)
+        if cluster.chief:
+            run_dir, cfg = prepare_run_dir(config, reopen=cluster.unfinished_job(config.out))
+            if cluster.multi_worker:  # marks the job unfinished until its last epoch
+                cluster.backup_dir(run_dir).mkdir(exist_ok=True)
+        else:  # only the chief of a multi-worker job writes the run directory
+            run_dir, cfg = Path(config.out), config
     keras.utils.set_random_seed(cfg.seed)
 
     splits = load_splits(cfg)
     for split, records in splits.items():
-        if records:
+        if records and cluster.chief:
             write_manifest(records, run_dir / "manifests" / f"{split}.csv")
     policy = input_policy(cfg)
+    # batch_size is the global batch; the learning rate optionally follows it (linear scaling).
+    learning_rate = cfg.learning_rate
+    if cfg.scale_lr:
+        learning_rate = distribute.scaled_learning_rate(
+            cfg.learning_rate, cfg.batch_size, cfg.lr_reference_batch
+        )
 
     initial_epoch = read_state(run_dir).get("epochs_done", 0) if cfg.resume else 0
-    if initial_epoch:
-        # last.keras holds the weights and the optimizer state (step count, moments).
-        model = keras.models.load_model(run_dir / "last.keras")
-        print(f"resuming {run_dir} after epoch {initial_epoch}", flush=True)
-    else:
-        model = build_model(cfg)
-        compile_model(model, cfg)
+    with cluster.scope():
+        if initial_epoch:
+            # last.keras holds the weights and the optimizer state (step count, moments).
+            model = keras.models.load_model(run_dir / "last.keras")
+            print(f"resuming {run_dir} after epoch {initial_epoch}", flush=True)
+        else:
+            model = build_model(cfg)
+            compile_model(model, dataclasses.replace(cfg, learning_rate=learning_rate))
+        if cfg.sync_batchnorm and cluster.replicas > 1:
+            distribute.synchronize_batchnorm(model)
+    backup = None
+    if cluster.multi_worker:
+        backup = distribute.ChiefBackupAndRestore(
+            cluster.backup_dir(run_dir), cluster.chief, cluster.strategy
+        )
+        initial_epoch = backup.restore(model)  # the chief's backup, on every worker
+        if initial_epoch:
+            task = cluster.describe()["task"]
+            print(f"{task}: resuming after epoch {initial_epoch}", flush=True)
     guard = NaNGuard()
-    callbacks = [
-        guard,
-        Checkpointer(cfg, run_dir, splits["val"], policy),
-        keras.callbacks.TensorBoard(str(run_dir / "tensorboard"), write_graph=False),
-    ]
+    callbacks = [guard]
+    if cluster.chief:
+        epochs_done = initial_epoch if cluster.multi_worker else None
+        callbacks += [
+            Checkpointer(cfg, run_dir, splits["val"], policy, epochs_done=epochs_done),
+            keras.callbacks.TensorBoard(str(run_dir / "tensorboard"), write_graph=False),
+        ]
+    if backup is not None:
+        callbacks.append(backup)  # after the Checkpointer: the backup never runs ahead of it
     # A resumed run draws fresh patches instead of replaying those of its first epochs.
     data_cfg = dataclasses.replace(cfg, seed=cfg.seed + 7919 * initial_epoch)
+    if cluster.distributed:
+        dataset = distribute.distribute_dataset(
+            cluster,
+            lambda batch, seed: make_train_dataset(
+                splits["train"], dataclasses.replace(data_cfg, batch_size=batch, seed=seed)
+            ),
+            cfg.batch_size,
+            data_cfg.seed,
+            cfg.shard_policy,
+        )
+    else:
+        dataset = make_train_dataset(splits["train"], data_cfg)
     started = time.time()
-    history = model.fit(
-        make_train_dataset(splits["train"], data_cfg),
-        epochs=cfg.epochs,
-        initial_epoch=initial_epoch,
-        steps_per_epoch=cfg.steps_per_epoch,
-        callbacks=callbacks,
-        verbose=1 if cfg.verbose else 0,
-    )
+    try:
+        history = model.fit(
+            dataset,
+            epochs=cfg.epochs,
+            initial_epoch=initial_epoch,
+            steps_per_epoch=cfg.steps_per_epoch,
+            callbacks=callbacks,
+            verbose=1 if cfg.verbose else 0,
+        )
+    except Exception as exc:
+        if cluster.multi_worker and distribute.is_peer_failure(exc):
+            raise distribute.WorkerFailure(
+                f"{cluster.describe()['task']}: the multi-worker job lost a peer "
+                f"({distribute.failure_summary(exc)}). "
+                "Restart the stopped workers with the same command: they resume from the last "
+                f"finished epoch in {cluster.backup_dir(run_dir)} (on the chief)."
+            ) from exc
+        raise
     train_seconds = time.time() - started
     if guard.where is not None:
         epoch, batch = guard.where
@@ -335,6 +406,19 @@ def train(config: TrainConfig | None = None, **options) -> dict:
             f"--learning-rate (now {cfg.learning_rate}) or check the data for broken images. "
             f"The last good checkpoint is {run_dir / 'best.keras'}"
         )
+    distributed = {
+        **cluster.describe(),
+        "global_batch_size": cfg.batch_size,
+        "per_replica_batch_size": distribute.per_replica_batch_size(
+            cfg.batch_size, cluster.replicas
+        ),
+        "learning_rate": learning_rate,
+        "final_weights_sha256": distribute.weights_digest(model),
+    }
+    if not cluster.chief:  # a worker of a multi-worker job: wait for the chief, report, done
+        distribute.barrier(cluster.strategy)
+        epochs_run = len(history.history.get("loss", []))
+        return {"run_dir": None, "epochs_run": epochs_run, "distribution": distributed}
     if not (run_dir / "best.keras").is_file():
         raise TrainingError(f"{run_dir}: no checkpoint was written")
 
@@ -370,6 +454,7 @@ def train(config: TrainConfig | None = None, **options) -> dict:
         "best_val": card.get("val_best"),
         "threshold": card["threshold"],
         "best_epoch": card.get("epoch"),
+        "distribution": distributed,
     }
     if splits["test"]:
         from mininet_tf.evaluate import evaluate_records
@@ -379,6 +464,8 @@ def train(config: TrainConfig | None = None, **options) -> dict:
         atomic_write_text(run_dir / "eval_test.json", json.dumps(test, indent=2))
         report["test"] = {k: test["pooled"][k] for k in ("f1", "iou", "auc")}
     atomic_write_text(run_dir / "report.json", json.dumps(report, indent=2))
+    if cluster.multi_worker:
+        distribute.barrier(cluster.strategy)  # the other workers exit with the chief
     return report
 
 
@@ -394,6 +481,9 @@ def main(argv=None) -> int:
     try:
         cfg = resolve_config(args)
         report = train(cfg)
+    except distribute.WorkerFailure as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return distribute.EXIT_RESTART
     except (TrainingError, DataError, ValueError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
