@@ -19,15 +19,13 @@ from .io import split_image_name
 from .matching import (
     KeyRule,
     add_derived_fov,
-    check_split,
     find_root,
     index_files,
     layout_error,
     list_images,
     pair_records,
     require_data_dir,
-    select,
-    split_by_definition,
+    split_by_definition_or_seed,
 )
 from .records import DataError, Record
 
@@ -76,19 +74,15 @@ def load_split(
 ) -> list[Record]:
     """CHASE_DB1 records of ``split``; FOVs derived into ``cache_dir`` (default
     ``~/.cache/mininet_tf/chase_db1_fov``) unless ``derive_fov=False``."""
-    check_split(split)
     records = load_all(data_dir, annotator)
-    if split == "all":
-        chosen = records
-    else:
-        parts = split_by_definition(
-            records,
-            dataset="chase_db1",
-            split_file=split_file,
-            test_fraction=test_fraction,
-            val_fraction=val_fraction,
-            seed=seed,
-            where=data_dir,
-        )
-        chosen = select(split, **parts, val_fraction=val_fraction, seed=seed)
+    chosen = split_by_definition_or_seed(
+        records,
+        split,
+        dataset="chase_db1",
+        split_file=split_file,
+        test_fraction=test_fraction,
+        val_fraction=val_fraction,
+        seed=seed,
+        where=data_dir,
+    )
     return add_derived_fov(chosen, cache_dir, "chase_db1_fov") if derive_fov else chosen

@@ -354,7 +354,7 @@ def split_by_definition(
             f"not in {where or 'the data'} (e.g. {_names(missing, 5)}); using a seeded split "
             f"instead (seed={seed}, test_fraction={test_fraction}, val_fraction={val_fraction})",
             DataWarning,
-            stacklevel=3,
+            stacklevel=4,
         )
         return dict(
             seeded_three_way(
@@ -367,10 +367,39 @@ def split_by_definition(
             f"{dataset}: {len(extra)} sample(s) in {where or 'the data'} are not in the split "
             f"file {path} (e.g. {_names(extra, 5)}); they are only part of split 'all'",
             DataWarning,
-            stacklevel=3,
+            stacklevel=4,
         )
     parts: dict[str, list[Record] | None] = {
         name: sort_records(by_id[i] for i in ids) for name, ids in definition.items()
     }
     parts.setdefault("val", None)
     return parts
+
+
+def split_by_definition_or_seed(
+    records: Sequence[Record],
+    split: str,
+    *,
+    dataset: str,
+    split_file: str | Path | None,
+    test_fraction: float,
+    val_fraction: float,
+    seed: int,
+    where: Path | str = "",
+) -> list[Record]:
+    """Records of ``split`` for a dataset without an official split: ``"all"`` is every
+    record; otherwise the parts of `split_by_definition`, with val carved from train when the
+    definition does not list one."""
+    check_split(split)
+    if split == "all":
+        return sort_records(records)
+    parts = split_by_definition(
+        records,
+        dataset=dataset,
+        split_file=split_file,
+        test_fraction=test_fraction,
+        val_fraction=val_fraction,
+        seed=seed,
+        where=where,
+    )
+    return select(split, **parts, val_fraction=val_fraction, seed=seed)

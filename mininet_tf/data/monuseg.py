@@ -42,7 +42,7 @@ from .matching import (
     pair_records,
     require_data_dir,
     select,
-    split_by_definition,
+    split_by_definition_or_seed,
 )
 from .records import DataError, Record, sha256_file
 
@@ -175,11 +175,10 @@ def load_split(
     train, test, xml = _parts(data_dir)
     if test is not None:
         chosen = select(split, train=train, test=test, val_fraction=val_fraction, seed=seed)
-    elif split == "all":
-        chosen = train
     else:
-        parts = split_by_definition(
+        chosen = split_by_definition_or_seed(
             train,
+            split,
             dataset="monuseg",
             split_file=split_file,
             test_fraction=test_fraction,
@@ -187,7 +186,6 @@ def load_split(
             seed=seed,
             where=data_dir,
         )
-        chosen = select(split, **parts, val_fraction=val_fraction, seed=seed)
     if not xml:
         return chosen
     cache = (

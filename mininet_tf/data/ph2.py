@@ -24,15 +24,13 @@ from pathlib import Path
 
 from .matching import (
     KeyRule,
-    check_split,
     find_root,
     index_files,
     layout_error,
     list_images,
     pair_records,
     require_data_dir,
-    select,
-    split_by_definition,
+    split_by_definition_or_seed,
 )
 from .records import DataError, Record
 
@@ -100,12 +98,9 @@ def load_split(
     test_fraction: float = 0.25,
 ) -> list[Record]:
     """PH2 records of ``split`` (see the module docstring for the split rules)."""
-    check_split(split)
-    records = load_all(data_dir)
-    if split == "all":
-        return records
-    parts = split_by_definition(
-        records,
+    return split_by_definition_or_seed(
+        load_all(data_dir),
+        split,
         dataset="ph2",
         split_file=split_file,
         test_fraction=test_fraction,
@@ -113,4 +108,3 @@ def load_split(
         seed=seed,
         where=data_dir,
     )
-    return select(split, **parts, val_fraction=val_fraction, seed=seed)
