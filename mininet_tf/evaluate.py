@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from mininet_tf.cli import exits_on_user_error
 from mininet_tf.data.records import DataError, atomic_write_text
 
 
@@ -131,6 +132,7 @@ def evaluate(
     return result
 
 
+@exits_on_user_error()
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m mininet_tf.evaluate",
@@ -149,24 +151,20 @@ def main(argv=None) -> int:
     parser.add_argument("--threads", type=int, help="TFLite interpreter threads")
     parser.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     args = parser.parse_args(argv)
-    try:
-        result = evaluate(
-            args.model,
-            args.dataset,
-            args.data_dir,
-            args.split,
-            threshold=args.threshold,
-            json_path=args.json_path,
-            save_predictions=args.save_predictions,
-            val_fraction=args.val_fraction,
-            seed=args.seed,
-            threads=args.threads,
-            overwrite=args.overwrite,
-            progress=True,
-        )
-    except (DataError, ValueError, FileNotFoundError, FileExistsError, ImportError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    result = evaluate(
+        args.model,
+        args.dataset,
+        args.data_dir,
+        args.split,
+        threshold=args.threshold,
+        json_path=args.json_path,
+        save_predictions=args.save_predictions,
+        val_fraction=args.val_fraction,
+        seed=args.seed,
+        threads=args.threads,
+        overwrite=args.overwrite,
+        progress=True,
+    )
     keys = ("f1", "dice", "iou", "auc", "sensitivity", "specificity", "accuracy", "mcc")
     print(
         f"{args.model} on {args.dataset}/{args.split}: {result['n_images']} images, "

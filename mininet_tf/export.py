@@ -35,6 +35,8 @@ from pathlib import Path
 
 import numpy as np
 
+from mininet_tf.cli import exits_on_user_error
+
 MODES = ("float32", "float16", "dynamic", "int8")
 CARD_FORMAT = "mininet_tf.tflite_card/1"
 #: Largest default export size for a tile-policy model (a 512x512 tile).
@@ -697,6 +699,7 @@ def export(
     )
 
 
+@exits_on_user_error()
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m mininet_tf.export",
@@ -725,28 +728,23 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=0, help="calibration sampling seed")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing export")
     args = parser.parse_args(argv)
-    from mininet_tf.data.records import DataError
 
-    try:
-        card = export(
-            args.model,
-            args.out,
-            args.mode,
-            size=args.size,
-            calib_dataset=args.calib_dataset,
-            calib_data=args.calib_data,
-            calib_split=args.calib_split,
-            calib_samples=args.calib_samples,
-            eval_dataset=args.eval_dataset,
-            eval_data_dir=args.eval_data_dir,
-            eval_split=args.eval_split,
-            threads=args.threads,
-            overwrite=args.overwrite,
-            seed=args.seed,
-        )
-    except (ExportError, DataError, ValueError, FileNotFoundError, FileExistsError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    card = export(
+        args.model,
+        args.out,
+        args.mode,
+        size=args.size,
+        calib_dataset=args.calib_dataset,
+        calib_data=args.calib_data,
+        calib_split=args.calib_split,
+        calib_samples=args.calib_samples,
+        eval_dataset=args.eval_dataset,
+        eval_data_dir=args.eval_data_dir,
+        eval_split=args.eval_split,
+        threads=args.threads,
+        overwrite=args.overwrite,
+        seed=args.seed,
+    )
     print(summary_line(Path(args.out), card))
     return 0
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from mininet_tf.cli import exits_on_user_error
 from mininet_tf.data.records import DataError
 
 
@@ -90,6 +91,7 @@ def predict(
     return summaries
 
 
+@exits_on_user_error()
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m mininet_tf.predict",
@@ -103,19 +105,15 @@ def main(argv=None) -> int:
     parser.add_argument("--threads", type=int, help="TFLite interpreter threads")
     parser.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     args = parser.parse_args(argv)
-    try:
-        summaries = predict(
-            args.model,
-            args.inputs,
-            args.out,
-            threshold=args.threshold,
-            threads=args.threads,
-            overwrite=args.overwrite,
-            progress=True,
-        )
-    except (DataError, ValueError, FileNotFoundError, FileExistsError, ImportError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    summaries = predict(
+        args.model,
+        args.inputs,
+        args.out,
+        threshold=args.threshold,
+        threads=args.threads,
+        overwrite=args.overwrite,
+        progress=True,
+    )
     for s in summaries:
         print(f"{s['input']} -> {s['mask']} (foreground {100 * s['foreground_fraction']:.1f}%)")
     return 0

@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from mininet_tf.cli import exits_on_user_error
 from mininet_tf.export import ExportError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -273,6 +274,7 @@ def quantize(
     return cards[0]
 
 
+@exits_on_user_error(QuantizeError)
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m mininet_tf.quantize",
@@ -305,37 +307,25 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if len(args.extra_sizes) % 2:
         parser.error("--extra-sizes takes pairs: H W [H W ...]")
-    from mininet_tf.data.records import DataError
 
-    try:
-        card = quantize(
-            args.model,
-            args.out,
-            dataset=args.dataset,
-            data_dir=args.data_dir,
-            epochs=args.epochs,
-            steps_per_epoch=args.steps_per_epoch,
-            batch_size=args.batch_size,
-            learning_rate=args.learning_rate,
-            size=args.size,
-            extra_sizes=list(zip(args.extra_sizes[::2], args.extra_sizes[1::2], strict=True)),
-            eval_dataset=args.eval_dataset,
-            eval_data_dir=args.eval_data_dir,
-            eval_split=args.eval_split,
-            threads=args.threads,
-            overwrite=args.overwrite,
-            seed=args.seed,
-        )
-    except (
-        QuantizeError,
-        ExportError,
-        DataError,
-        ValueError,
-        FileNotFoundError,
-        FileExistsError,
-    ) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    card = quantize(
+        args.model,
+        args.out,
+        dataset=args.dataset,
+        data_dir=args.data_dir,
+        epochs=args.epochs,
+        steps_per_epoch=args.steps_per_epoch,
+        batch_size=args.batch_size,
+        learning_rate=args.learning_rate,
+        size=args.size,
+        extra_sizes=list(zip(args.extra_sizes[::2], args.extra_sizes[1::2], strict=True)),
+        eval_dataset=args.eval_dataset,
+        eval_data_dir=args.eval_data_dir,
+        eval_split=args.eval_split,
+        threads=args.threads,
+        overwrite=args.overwrite,
+        seed=args.seed,
+    )
     from mininet_tf.export import summary_line
 
     print(summary_line(Path(args.out), card))

@@ -30,6 +30,7 @@ import keras
 import numpy as np
 
 from mininet_tf import distribute
+from mininet_tf.cli import exits_on_user_error
 from mininet_tf.config import TrainConfig, add_config_arguments, resolve_config
 from mininet_tf.data.records import DataError, atomic_write_text, write_manifest
 
@@ -469,6 +470,7 @@ def train(config: TrainConfig | None = None, **options) -> dict:
     return report
 
 
+@exits_on_user_error(TrainingError)
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m mininet_tf.train",
@@ -484,9 +486,6 @@ def main(argv=None) -> int:
     except distribute.WorkerFailure as exc:
         print(f"error: {exc}", file=sys.stderr)
         return distribute.EXIT_RESTART
-    except (TrainingError, DataError, ValueError, FileNotFoundError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
     print(json.dumps(report, indent=2))
     return 0
 

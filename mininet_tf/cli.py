@@ -1,0 +1,36 @@
+"""What the command-line entry points share: a user-fixable error ends the command with one
+``error: ...`` line on stderr and exit status 2, not a traceback."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+
+#: Errors a user can fix (a bad path, option, file or missing extra). `DataError` and
+#: `ExportError` are `ValueError`s. Anything else is a bug and keeps its traceback.
+USER_ERRORS: tuple[type[BaseException], ...] = (
+    ValueError,
+    FileNotFoundError,
+    FileExistsError,
+    ImportError,
+)
+
+
+def exits_on_user_error(*extra: type[BaseException]) -> Callable:
+    """Decorate a ``main(argv) -> int``: `USER_ERRORS` and ``extra`` print ``error: <message>``
+    to stderr and return 2."""
+    errors = USER_ERRORS + extra
+
+    def decorate(main: Callable[..., int]) -> Callable[..., int]:
+        @functools.wraps(main)
+        def wrapper(*args, **kwargs) -> int:
+            try:
+                return main(*args, **kwargs)
+            except errors as exc:
+                print(f"error: {exc}", file=sys.stderr)
+                return 2
+
+        return wrapper
+
+    return decorate
