@@ -21,26 +21,10 @@ from mininet_tf.data.records import DataError
 
 def collect_inputs(inputs) -> list[Path]:
     """Image files named directly or found (sorted, non-recursive) in the named folders."""
+    from mininet_lite.files import collect_inputs as collect
     from mininet_tf.data.io import is_image_file
 
-    files: list[Path] = []
-    for item in inputs:
-        path = Path(item)
-        if path.is_dir():
-            found = sorted(p for p in path.iterdir() if p.is_file() and is_image_file(p))
-            if not found:
-                raise DataError(f"{path}: folder holds no image files")
-            files.extend(found)
-        elif path.is_file():
-            files.append(path)
-        else:
-            raise FileNotFoundError(f"{path}: no such file or folder")
-    stems = {}
-    for f in files:
-        if f.stem in stems:
-            raise DataError(f"two inputs share the name {f.stem!r}: {stems[f.stem]} and {f}")
-        stems[f.stem] = f
-    return files
+    return collect(inputs, is_image_file, error=DataError)
 
 
 def predict(
@@ -54,26 +38,14 @@ def predict(
     progress: bool = False,
 ) -> list[dict]:
     """Run ``model`` (path to .keras/.tflite) on ``inputs``; returns one summary per image."""
+    from mininet_lite.files import plan_outputs
     from mininet_tf.data.io import read_image
     from mininet_tf.inference import load_segmenter
     from mininet_tf.visualize import mask_overlay, probability_png, save_png
 
-    out = Path(out)
-    files = collect_inputs(inputs)
-    input_dirs = {f.parent.resolve() for f in files}
-    if out.resolve() in input_dirs:
-        raise ValueError(f"--out {out} is an input folder; choose a separate output folder")
     segmenter = load_segmenter(model, threshold=threshold, threads=threads)
-    targets = {
-        f: [out / f"{f.stem}_{kind}.png" for kind in ("mask", "prob", "overlay")] for f in files
-    }
-    if not overwrite:
-        existing = [p for paths in targets.values() for p in paths if p.exists()]
-        if existing:
-            raise FileExistsError(
-                f"{existing[0]}: exists ({len(existing)} output file(s) would be replaced); "
-                "pass --overwrite or choose another --out"
-            )
+    files = collect_inputs(inputs)
+    targets = plan_outputs(files, out, overwrite=overwrite)
     from tqdm import tqdm
 
     summaries = []

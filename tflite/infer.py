@@ -28,7 +28,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from mininet_lite.runtime import TFLiteSegmenter  # noqa: E402  (after the path set-up)
+from mininet_lite.files import collect_inputs, plan_outputs  # noqa: E402  (after the path set-up)
+from mininet_lite.runtime import TFLiteSegmenter  # noqa: E402
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".gif", ".ppm", ".pgm")
 MASK_COLOR = (255, 220, 0)
@@ -40,28 +41,6 @@ def is_image_file(path: Path) -> bool:
         and not path.name.startswith(".")
         and (path.suffix.lower() in IMAGE_EXTENSIONS)
     )
-
-
-def collect_inputs(inputs) -> list[Path]:
-    """Image files named directly or found (sorted, non-recursive) in the named folders."""
-    files: list[Path] = []
-    for item in inputs:
-        path = Path(item)
-        if path.is_dir():
-            found = sorted(p for p in path.iterdir() if is_image_file(p))
-            if not found:
-                raise ValueError(f"{path}: folder holds no image files")
-            files.extend(found)
-        elif path.is_file():
-            files.append(path)
-        else:
-            raise FileNotFoundError(f"{path}: no such file or folder")
-    stems: dict[str, Path] = {}
-    for f in files:
-        if f.stem in stems:
-            raise ValueError(f"two inputs share the name {f.stem!r}: {stems[f.stem]} and {f}")
-        stems[f.stem] = f
-    return files
 
 
 def read_image(path: Path) -> np.ndarray:
@@ -140,19 +119,9 @@ def save_png(path: Path, array: np.ndarray) -> None:
 
 def infer(model, inputs, out, *, threads=None, threshold=None, overwrite=False) -> list[dict]:
     """Run ``model`` on ``inputs`` and write the PNGs into ``out``; one summary per image."""
-    out = Path(out)
     segmenter = TFLiteSegmenter(model, threads=threads, threshold=threshold)
-    files = collect_inputs(inputs)
-    if out.resolve() in {f.parent.resolve() for f in files}:
-        raise ValueError(f"--out {out} is an input folder; choose a separate output folder")
-    targets = {f: [out / f"{f.stem}_{k}.png" for k in ("mask", "prob", "overlay")] for f in files}
-    if not overwrite:
-        existing = [p for paths in targets.values() for p in paths if p.exists()]
-        if existing:
-            raise FileExistsError(
-                f"{existing[0]}: exists ({len(existing)} output file(s) would be replaced); "
-                "pass --overwrite or choose another --out"
-            )
+    files = collect_inputs(inputs, is_image_file)
+    targets = plan_outputs(files, out, overwrite=overwrite)
     summaries = []
     for f in files:
         image = read_image(f)

@@ -1,0 +1,57 @@
+"""`mininet_lite.files`: which inputs a batch segmentation reads and which outputs it may write."""
+
+import pytest
+
+from mininet_lite.files import collect_inputs, plan_outputs
+
+
+def _is_png(path):
+    return path.suffix == ".png"
+
+
+@pytest.fixture
+def inputs(tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name in ("b.png", "a.png", "notes.txt"):
+        (folder / name).write_bytes(b"x")
+    single = tmp_path / "c.png"
+    single.write_bytes(b"x")
+    return folder, single
+
+
+def test_folders_are_listed_sorted_and_filtered(inputs):
+    folder, single = inputs
+    files = collect_inputs([folder, single], _is_png)
+    assert [f.name for f in files] == ["a.png", "b.png", "c.png"]
+
+
+def test_bad_inputs_name_the_path(inputs, tmp_path):
+    folder, single = inputs
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(FileNotFoundError, match="missing.png"):
+        collect_inputs([tmp_path / "missing.png"], _is_png)
+    with pytest.raises(KeyError, match="empty"):
+        collect_inputs([tmp_path / "empty"], _is_png, error=KeyError)
+    with pytest.raises(ValueError, match="share the name 'a'"):
+        collect_inputs([folder, folder / "a.png"], _is_png)
+
+
+def test_outputs_never_replace_files_silently(inputs, tmp_path):
+    folder, single = inputs
+    files = collect_inputs([folder], _is_png)
+    out = tmp_path / "out"
+    targets = plan_outputs(files, out)
+    assert [p.name for p in targets[files[0]]] == ["a_mask.png", "a_prob.png", "a_overlay.png"]
+    out.mkdir()
+    (out / "b_prob.png").write_bytes(b"user data")
+    with pytest.raises(FileExistsError, match="b_prob.png"):
+        plan_outputs(files, out)
+    assert plan_outputs(files, out, overwrite=True) == targets
+    assert (out / "b_prob.png").read_bytes() == b"user data"  # planning writes nothing
+
+
+def test_output_folder_may_not_be_an_input_folder(inputs):
+    folder, single = inputs
+    with pytest.raises(ValueError, match="input folder"):
+        plan_outputs(collect_inputs([folder], _is_png), folder, overwrite=True)

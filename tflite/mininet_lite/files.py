@@ -1,0 +1,64 @@
+"""Which files a batch segmentation reads and writes: the shared, TensorFlow-free rules of
+`python -m mininet_tf.predict` and `tflite/infer.py`.
+
+Inputs are image files or folders of them (sorted, non-recursive); two inputs with the same
+stem are refused because their outputs would collide. Every input ``<stem>`` gets
+``<stem>_mask.png``, ``<stem>_prob.png`` and ``<stem>_overlay.png`` in the output folder. The
+output folder may not be an input folder, and existing outputs are an error unless
+``overwrite``: a user's files are never replaced silently.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+OUTPUT_KINDS = ("mask", "prob", "overlay")
+
+
+def collect_inputs(
+    inputs: Iterable[str | Path],
+    is_image: Callable[[Path], bool],
+    *,
+    error: type[Exception] = ValueError,
+) -> list[Path]:
+    """Image files named directly or found by ``is_image`` in the named folders. An empty
+    folder or two inputs sharing a stem raise ``error``; a missing path `FileNotFoundError`."""
+    files: list[Path] = []
+    for item in inputs:
+        path = Path(item)
+        if path.is_dir():
+            found = sorted(p for p in path.iterdir() if p.is_file() and is_image(p))
+            if not found:
+                raise error(f"{path}: folder holds no image files")
+            files.extend(found)
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise FileNotFoundError(f"{path}: no such file or folder")
+    stems: dict[str, Path] = {}
+    for f in files:
+        if f.stem in stems:
+            raise error(f"two inputs share the name {f.stem!r}: {stems[f.stem]} and {f}")
+        stems[f.stem] = f
+    return files
+
+
+def plan_outputs(
+    files: Iterable[Path], out: str | Path, *, overwrite: bool = False
+) -> dict[Path, tuple[Path, ...]]:
+    """``{input: (mask, prob, overlay) paths}`` in ``out``, after checking that ``out`` is not
+    an input folder and (unless ``overwrite``) that no output exists yet."""
+    out = Path(out)
+    files = list(files)
+    if out.resolve() in {f.parent.resolve() for f in files}:
+        raise ValueError(f"--out {out} is an input folder; choose a separate output folder")
+    targets = {f: tuple(out / f"{f.stem}_{kind}.png" for kind in OUTPUT_KINDS) for f in files}
+    if not overwrite:
+        existing = [p for paths in targets.values() for p in paths if p.exists()]
+        if existing:
+            raise FileExistsError(
+                f"{existing[0]}: exists ({len(existing)} output file(s) would be replaced); "
+                "pass --overwrite or choose another --out"
+            )
+    return targets
