@@ -45,15 +45,6 @@ from pathlib import Path
 REPO_URL = "https://github.com/<OWNER>/mininet-tf.git"
 IN_COLAB = "google.colab" in sys.modules
 
-
-def find_repo() -> Path | None:
-    """The mininet-tf clone this notebook runs from (None if there is none)."""
-    for folder in (Path.cwd(), *Path.cwd().parents, Path("/content/mininet-tf")):
-        if (folder / "requirements.txt").is_file() and (folder / "mininet_tf").is_dir():
-            return folder
-    return None
-
-
 if IN_COLAB and importlib.util.find_spec("mininet_tf") is None:
     if "<OWNER>" in REPO_URL:
         raise RuntimeError("REPO_URL is a placeholder: set it to the published repository")
@@ -69,8 +60,6 @@ if IN_COLAB and importlib.util.find_spec("mininet_tf") is None:
         "Installed mininet-tf with its pinned TensorFlow/Keras/numpy. Restart the session "
         "(Runtime > Restart session), then Run all again."
     )
-REPO = find_repo()
-print("repository:", REPO)
 
 # %% [markdown]
 # ## Versions
@@ -80,45 +69,21 @@ print("repository:", REPO)
 # depends on the TensorFlow version.
 
 # %%
-import importlib.metadata as metadata
-import platform
-import re
-import warnings
+from mininet_lite.environment import check_versions, find_repo
 
-
-def pinned_versions(repo: Path | None) -> dict:
-    """name -> version pinned in requirements.txt (else in the installed package metadata)."""
-    requirements = repo / "requirements.txt" if repo else None
-    if requirements is not None and requirements.is_file():
-        lines = requirements.read_text().splitlines()
-    else:
-        lines = metadata.requires("mininet-tf") or []
-    found = (re.match(r"^\s*([A-Za-z0-9_.-]+)\s*==\s*([^\s;#]+)", line) for line in lines)
-    return {m[1].lower(): m[2] for m in found if m}
-
-
-PINS = pinned_versions(REPO)
-print(f"python                        {platform.python_version()}")
-for name in (
-    "tensorflow",
-    "keras",
-    "numpy",
-    "tf-keras",
-    "tensorflow-model-optimization",
-    "ai-edge-litert",
-):
-    try:
-        installed = metadata.version(name)
-    except metadata.PackageNotFoundError:
-        installed = None
-    pinned = PINS.get(name)
-    print(f"{name:29s} {installed or 'missing':10s} (pinned {pinned})")
-    if installed != pinned:
-        warnings.warn(
-            f"{name} {installed} is not the pinned {pinned}: exports and results may differ. "
-            "In Colab, run the install cell and restart the session.",
-            stacklevel=1,
-        )
+REPO = find_repo()
+print("repository:", REPO)
+check_versions(
+    (
+        "tensorflow",
+        "keras",
+        "numpy",
+        "tf-keras",
+        "tensorflow-model-optimization",
+        "ai-edge-litert",
+    ),
+    REPO,
+)
 
 # %% [markdown]
 # ## Parameters
