@@ -52,3 +52,16 @@ def build_unet(
     activation = "sigmoid" if num_classes == 1 else "softmax"
     outputs = layers.Activation(activation, dtype="float32", name="probabilities")(x)
     return keras_module.Model(inputs, outputs, name=name)
+
+
+def is_unet(model) -> bool:
+    """Whether ``model`` was built by `build_unet` (it has the plain-conv bottleneck)."""
+    return any(layer.name == "bottleneck_a_conv" for layer in model.layers)
+
+
+def unet_config(model) -> dict:
+    """The `build_unet` arguments that rebuild ``model`` (widths, num_classes)."""
+    levels = sum(1 for layer in model.layers if layer.name.endswith("_pool"))
+    widths = [model.get_layer(f"enc{i}_a_conv").filters for i in range(levels)]
+    widths.append(model.get_layer("bottleneck_a_conv").filters)
+    return {"widths": widths, "num_classes": int(model.get_layer("head_conv").filters)}

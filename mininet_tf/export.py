@@ -95,17 +95,15 @@ def export_graph(model, height: int, width: int, *, input_dtype: str = "uint8"):
     """The conversion graph of ``model``: batch 1, fixed (height, width), weights copied."""
     import keras
 
-    from mininet_tf.model import build_mininet, model_config, required_multiple
+    from mininet_tf.model import builder_and_config, required_multiple
 
     multiple = required_multiple(model)
     if height % multiple or width % multiple:
         raise ExportError(f"export size {height}x{width} is not a multiple of {multiple}")
     namespace = types.SimpleNamespace(layers=_ExportLayers(input_dtype), Model=keras.Model)
-    fixed = build_mininet(
-        input_shape=(height, width, 3),
-        keras_module=namespace,
-        name=model.name,
-        **model_config(model),
+    builder, config = builder_and_config(model)
+    fixed = builder(
+        input_shape=(height, width, 3), keras_module=namespace, name=model.name, **config
     )
     for layer in model.layers:
         weights = layer.get_weights()

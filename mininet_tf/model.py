@@ -155,6 +155,8 @@ def layer_macs(layer) -> int:
 def model_config(model) -> dict:
     """The builder arguments of a model built by `build_mininet`, read back from its layers."""
     names = {layer.name: layer for layer in model.layers}
+    if "bottleneck_squeeze_conv" not in names:
+        raise ValueError(f"model {model.name!r} was not built by build_mininet")
     widths = []
     level = 0
     while f"enc{level}_squeeze_conv" in names:
@@ -182,10 +184,20 @@ def rebuild_at_size(model, height: int | None, width: int | None, keras_module=N
     TFLite export needs a fixed size because Keras 3 `UpSampling2D` does not convert with
     dynamic H, W; the weights do not depend on the size, so they copy over unchanged.
     """
-    config = model_config(model)
-    fixed = build_mininet(input_shape=(height, width, 3), keras_module=keras_module, **config)
+    builder, config = builder_and_config(model)
+    fixed = builder(input_shape=(height, width, 3), keras_module=keras_module, **config)
     fixed.set_weights(model.get_weights())
     return fixed
+
+
+def builder_and_config(model):
+    """The builder that made ``model`` (`build_mininet`, or the U-Net baseline's `build_unet`)
+    and the keyword arguments that rebuild it, so export and MAC counts serve both."""
+    from mininet_tf.baselines import build_unet, is_unet, unet_config
+
+    if is_unet(model):
+        return build_unet, unet_config(model)
+    return build_mininet, model_config(model)
 
 
 def main(argv=None) -> None:
