@@ -74,7 +74,9 @@ def macs_per_pixel(cfg) -> float:
     return sum(layer_macs(layer) for layer in model.layers) / (256 * 256)
 
 
-def run(dataset: str, data_dir: str, out_dir: Path, ship: bool, **overrides) -> dict:
+def run(
+    dataset: str, data_dir: str, out_dir: Path, ship: bool, command: str = "", **overrides
+) -> dict:
     from mininet_tf.config import TrainConfig
     from mininet_tf.data import get_split
     from mininet_tf.evaluate import evaluate_records
@@ -99,7 +101,8 @@ def run(dataset: str, data_dir: str, out_dir: Path, ship: bool, **overrides) -> 
     keys = ("f1", "dice", "iou", "auc", "sensitivity", "specificity", "accuracy", "mcc")
     result = {
         "dataset": dataset,
-        "command": f"python benchmarks/quality.py --dataset {dataset} --data-dir {data_dir}"
+        "command": command
+        or f"python benchmarks/quality.py --dataset {dataset} --data-dir {data_dir}"
         + ("" if name == dataset else " --architecture unet"),
         "architecture": recipe.get("architecture", "mininet"),
         "recipe": recipe,
@@ -160,7 +163,8 @@ def main() -> None:
         if args.ship:
             parser.error("--ship is for Mini-Net only")
         overrides.update(architecture="unet", widths=list(DEFAULT_UNET_WIDTHS))
-    result = run(args.dataset, args.data_dir, Path(args.out_dir), args.ship, **overrides)
+    command = " ".join(["python", "benchmarks/quality.py", *sys.argv[1:]])
+    result = run(args.dataset, args.data_dir, Path(args.out_dir), args.ship, command, **overrides)
     print(
         json.dumps(
             {k: result[k] for k in ("dataset", "wall_seconds_total", "threshold", "test")}, indent=2
