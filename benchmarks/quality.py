@@ -124,17 +124,24 @@ def run(
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / f"quality_{name}.json").write_text(json.dumps(result, indent=2))
     if ship:
-        import keras
-
-        dest = ROOT / "mininet_tf" / "pretrained" / f"mininet_{dataset}.keras"
-        # Ship weights and graph only: no optimizer state, no compile config.
-        keras.models.load_model(run_dir / "best.keras", compile=False).save(dest)
-        card = json.loads((run_dir / "best.json").read_text())
-        card["benchmark"] = {k: result[k] for k in ("command", "test", "test_images")}
-        card["config"]["out"] = None
-        card["config"]["data_dir"] = None
-        dest.with_suffix(".json").write_text(json.dumps(card, indent=2, sort_keys=True))
+        ship_model(run_dir, dataset, result)
     return result
+
+
+def ship_model(run_dir: Path, dataset: str, result: dict) -> Path:
+    """Copy ``run_dir``'s best model and card to ``mininet_tf/pretrained/mininet_<dataset>``,
+    with the benchmark's test figures in the card (tests/test_zoo.py re-checks them)."""
+    import keras
+
+    dest = ROOT / "mininet_tf" / "pretrained" / f"mininet_{dataset}.keras"
+    # Ship weights and graph only: no optimizer state, no compile config.
+    keras.models.load_model(run_dir / "best.keras", compile=False).save(dest)
+    card = json.loads((run_dir / "best.json").read_text())
+    card["benchmark"] = {k: result[k] for k in ("command", "test", "test_images")}
+    card["config"]["out"] = None
+    card["config"]["data_dir"] = None
+    dest.with_suffix(".json").write_text(json.dumps(card, indent=2, sort_keys=True))
+    return dest
 
 
 def main() -> None:
