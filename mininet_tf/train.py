@@ -388,6 +388,8 @@ def train(config: TrainConfig | None = None, **options) -> dict:
             initial_epoch=initial_epoch,
             steps_per_epoch=cfg.steps_per_epoch,
             callbacks=callbacks,
+            # The tf.data pipeline shuffles (seeded); Keras' own flag would only warn.
+            shuffle=False,
             verbose=1 if cfg.verbose else 0,
         )
     except Exception as exc:
