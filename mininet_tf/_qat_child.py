@@ -37,9 +37,9 @@ EXIT_FAILED = 4
 
 
 def write_result(path: str, result: dict) -> None:
-    tmp = Path(f"{path}.tmp")
-    tmp.write_text(json.dumps(result, indent=2, default=str))
-    os.replace(tmp, path)
+    from mininet_tf.data.records import atomic_write_text
+
+    atomic_write_text(Path(path), json.dumps(result, indent=2, default=str))
 
 
 class _QATLayers:

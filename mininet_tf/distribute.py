@@ -42,6 +42,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from mininet_tf.data.records import atomic_write_text
+
 __all__ = [
     "BACKUP_DIR",
     "EXIT_RESTART",
@@ -505,9 +507,7 @@ class ChiefBackupAndRestore(keras.callbacks.BackupAndRestore):
         name = f"epoch{self._current_epoch:05d}.weights.h5"
         self.model.save_weights(backup / name, overwrite=True)
         meta = {"epoch": self._current_epoch, "weights": name}
-        tmp = backup / ".training_metadata.json.tmp"
-        tmp.write_text(json.dumps(meta))
-        os.replace(tmp, self.metadata_path)
+        atomic_write_text(Path(self.metadata_path), json.dumps(meta))
         if old is not None and old.name != name:
             old.unlink(missing_ok=True)
 

@@ -36,6 +36,7 @@ from pathlib import Path
 import numpy as np
 
 from mininet_tf.cli import exits_on_user_error
+from mininet_tf.data.records import sha256_file
 
 MODES = ("float32", "float16", "dynamic", "int8")
 CARD_FORMAT = "mininet_tf.tflite_card/1"
@@ -462,7 +463,7 @@ def build_card(
         "threshold_selected_on": threshold_selected_on,
         "source": {
             "model": source_path.name,
-            "sha256": _sha256_file(source_path) if source_path.is_file() else None,
+            "sha256": sha256_file(source_path) if source_path.is_file() else None,
             "card": source_card,
         },
         "training_data": {
@@ -484,14 +485,6 @@ def build_card(
     }
     card.update(extra or {})
     return card
-
-
-def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 # === Writing and measuring ===
