@@ -1,8 +1,10 @@
 """`mininet_lite.files`: which inputs a batch segmentation reads and which outputs it may write."""
 
+import os
+
 import pytest
 
-from mininet_lite.files import collect_inputs, plan_outputs
+from mininet_lite.files import atomic_write_bytes, collect_inputs, plan_outputs
 
 
 def _is_png(path):
@@ -55,3 +57,21 @@ def test_output_folder_may_not_be_an_input_folder(inputs):
     folder, single = inputs
     with pytest.raises(ValueError, match="input folder"):
         plan_outputs(collect_inputs([folder], _is_png), folder, overwrite=True)
+
+
+def test_atomic_write_keeps_normal_permissions_and_never_leaves_half_a_file(tmp_path, monkeypatch):
+    target = tmp_path / "sub" / "model.tflite"
+    atomic_write_bytes(target, b"first")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert target.read_bytes() == b"first"
+    assert target.stat().st_mode & 0o777 == 0o666 & ~umask  # not mkstemp's 0600
+
+    def failing_replace(src, dst):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "replace", failing_replace)
+    with pytest.raises(OSError, match="disk full"):
+        atomic_write_bytes(target, b"second")
+    assert target.read_bytes() == b"first"
+    assert sorted(p.name for p in target.parent.iterdir()) == ["model.tflite"]  # no temp left

@@ -18,9 +18,7 @@ from __future__ import annotations
 
 import argparse
 import io
-import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -28,7 +26,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from mininet_lite.files import collect_inputs, plan_outputs  # noqa: E402  (after the path set-up)
+from mininet_lite.files import (  # noqa: E402  (after the path set-up)
+    atomic_write_bytes,
+    collect_inputs,
+    plan_outputs,
+)
 from mininet_lite.runtime import TFLiteSegmenter  # noqa: E402
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".gif", ".ppm", ".pgm")
@@ -105,16 +107,7 @@ def save_png(path: Path, array: np.ndarray) -> None:
 
     buffer = io.BytesIO()
     Image.fromarray(array).save(buffer, format="PNG")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(buffer.getvalue())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write_bytes(path, buffer.getvalue())
 
 
 def infer(model, inputs, out, *, threads=None, threshold=None, overwrite=False) -> list[dict]:
