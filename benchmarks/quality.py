@@ -62,16 +62,11 @@ RECIPES = {
 
 
 def macs_per_pixel(cfg) -> float:
-    """Convolution MACs per input pixel of the configured architecture (size independent)."""
-    from mininet_tf.model import build_mininet, layer_macs
+    """Convolution MACs per input pixel of the configured model (size independent)."""
+    from mininet_tf.model import count_macs
+    from mininet_tf.train import build_model
 
-    if cfg.architecture == "unet":
-        from mininet_tf.baselines import build_unet
-
-        model = build_unet(input_shape=(256, 256, 3), widths=cfg.widths)
-    else:
-        model = build_mininet(input_shape=(256, 256, 3), widths=cfg.widths)
-    return sum(layer_macs(layer) for layer in model.layers) / (256 * 256)
+    return count_macs(build_model(cfg), 256, 256) / (256 * 256)
 
 
 def run(
