@@ -218,6 +218,34 @@ def make_isic2018(root: Path, train=(0, 1, 2, 4, 6, 7), val=(10, 11), test=(20, 
     return root
 
 
+def make_isic2017(
+    root: Path, train=(0, 1, 2, 4, 6, 7, 8, 9, 12, 13), val=(), test=(), *, superpixels=True
+):
+    """Official ISIC 2017 Part 1 folders; ``val`` / ``test`` () leave that part out."""
+    root = Path(root)
+    parts = (
+        ("Training", "Training", train),
+        ("Validation", "Validation", val),
+        ("Test_v2", "Test_v2", test),
+    )
+    for data, truth, ids in parts:
+        if ids:
+            _isic_pairs(
+                root / f"ISIC-2017_{data}_Data",
+                root / f"ISIC-2017_{truth}_Part1_GroundTruth",
+                ids,
+                "_segmentation",
+                ("ISIC-2017_Training_Data_metadata.csv",),
+            )
+            if superpixels:  # the official input folders ship these beside each image
+                for i in ids:
+                    save_rgb(
+                        root / f"ISIC-2017_{data}_Data/ISIC_{i:07d}_superpixels.png",
+                        encode_image(i + 500),
+                    )
+    return root
+
+
 def make_ph2_official(root: Path, numbers=(2, 3, 4, 6, 8)) -> Path:
     """``root/PH2Dataset/PH2 Dataset images/IMDxxx/...`` BMPs (+ roi folder, txt); returns
     ``root/PH2Dataset``."""

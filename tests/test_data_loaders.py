@@ -57,7 +57,8 @@ def assert_partition(name, data_dir, **kw):
 
 
 def test_registry_names_and_lazy_synthetic():
-    expected = {"drive", "stare", "chase_db1", "isic2016", "isic2018", "ph2", "monuseg"}
+    expected = {"drive", "stare", "chase_db1", "isic2016", "isic2017", "isic2018", "ph2"}
+    expected |= {"monuseg"}
     assert expected | {"folder", "synthetic", "manifest"} <= set(DATASETS)
     assert DATASETS["synthetic"].module == "mininet_tf.data.synthetic"
     assert DATASETS["synthetic"].function == "load_split"
@@ -287,6 +288,63 @@ def test_isic2018_without_validation_carves_with_warning(tmp_path):
     with pytest.warns(DataWarning, match="carving val from training"):
         assert len(get_split("isic2018", tmp_path, "val")) == 1
     assert len(get_split("isic2018", tmp_path, "train")) == 5
+
+
+def test_isic2017_official_parts(tmp_path):
+    fx.make_isic2017(tmp_path, val=(30, 31), test=(40, 41, 42))
+    parts = assert_partition("isic2017", tmp_path)
+    # Official val and test: every training image trains, superpixel files are not images.
+    assert len(parts["train"]) == 10 and len(parts["all"]) == 15
+    assert sorted(parts["val"]) == ["ISIC_0000030", "ISIC_0000031"]
+    assert sorted(parts["test"]) == ["ISIC_0000040", "ISIC_0000041", "ISIC_0000042"]
+    assert_paired(get_split("isic2017", tmp_path, "all"))
+
+
+def test_isic2017_carves_missing_parts_with_split_file(tmp_path):
+    fx.make_isic2017(tmp_path, train=range(10))
+    definition = {
+        "train": [f"ISIC_{i:07d}" for i in range(6)],
+        "val": ["ISIC_0000006"],
+        "test": ["ISIC_0000007", "ISIC_0000008", "ISIC_0000009"],
+    }
+    path = tmp_path / "split.json"
+    path.write_text(json.dumps(definition))
+    got = {s: ids(get_split("isic2017", tmp_path, s, split_file=path)) for s in SPLITS[:3]}
+    assert got == definition
+    # With the official test folders present, the ids carved for test go back to training.
+    fx.make_isic2017(tmp_path, train=(), test=(40, 41))
+    got = {s: ids(get_split("isic2017", tmp_path, s, split_file=path)) for s in SPLITS[:3]}
+    assert got["test"] == ["ISIC_0000040", "ISIC_0000041"]
+    assert got["val"] == ["ISIC_0000006"]
+    assert got["train"] == sorted(definition["train"] + definition["test"])
+
+
+def test_isic2017_foreign_ids_fall_back_to_seeded_split(tmp_path):
+    fx.make_isic2017(tmp_path, train=range(20))
+    with pytest.warns(DataWarning, match="using a seeded split"):
+        parts = assert_partition("isic2017", tmp_path)
+    assert [len(parts[s]) for s in ("train", "val", "test")] == [14, 2, 4]
+
+
+def test_isic2017_errors_name_the_folder(tmp_path):
+    with pytest.raises(DataError, match="ISIC-2017_Training_Data/"):
+        get_split("isic2017", tmp_path, "train")
+    fx.make_isic2017(tmp_path)
+    shutil.rmtree(tmp_path / "ISIC-2017_Training_Part1_GroundTruth")
+    with pytest.raises(DataError, match="ISIC-2017_Training_Part1_GroundTruth"):
+        get_split("isic2017", tmp_path, "train")
+
+
+def test_isic2017_shipped_split_file():
+    definition = load_split_file(SPLITS_DIR / "isic2017.json")
+    sizes = {k: len(v) for k, v in definition.items()}
+    assert sizes == {"train": 1400, "val": 200, "test": 400}
+    every = sorted(i for v in definition.values() for i in v)
+    assert len(set(every)) == 2000 and all(re.fullmatch(r"ISIC_\d{7}", i) for i in every)
+    # The file is what its generator gives (nothing hand-edited).
+    records = [Record(id=i, image=f"{i}.jpg", mask=f"{i}.png") for i in every]
+    parts = seeded_three_way(records, test_fraction=0.2, val_fraction=0.125, seed=0)
+    assert {k: ids(v) for k, v in parts.items()} == definition
 
 
 # ------------------------------------------------------------------------------------------

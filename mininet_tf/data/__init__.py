@@ -65,6 +65,7 @@ DATASETS: dict[str, Callable[..., list[Record]]] = {
     "stare": _LazyLoader("mininet_tf.data.stare"),
     "chase_db1": _LazyLoader("mininet_tf.data.chase_db1"),
     "isic2016": _LazyLoader("mininet_tf.data.isic", "load_split_2016"),
+    "isic2017": _LazyLoader("mininet_tf.data.isic", "load_split_2017"),
     "isic2018": _LazyLoader("mininet_tf.data.isic", "load_split_2018"),
     "ph2": _LazyLoader("mininet_tf.data.ph2"),
     "monuseg": _LazyLoader("mininet_tf.data.monuseg"),
