@@ -36,6 +36,7 @@ class TrainConfig:
     image_size: list[int] | None = None  # or train on whole images resized to (H, W)
     foreground_fraction: float = 0.5  # share of patches centred on a foreground pixel
     augment: bool = True
+    augment_preset: str = "default"  # data.pipeline.PRESETS: default | dermoscopy_field | ...
     # --- optimisation ---
     optimizer: str = "adam"  # adam | adamw | sgd
     learning_rate: float = 3e-3
@@ -53,6 +54,8 @@ class TrainConfig:
     threshold_metric: str = "f1"
     eval_tile: int = 1024  # largest Keras forward pass at inference (tile mode)
     verbose: int = 1
+    # float32 | mixed_bfloat16 (bf16 compute, float32 weights; best.keras is saved float32)
+    precision: str = "float32"
     # --- distribution (mininet_tf.distribute, docs/distributed.md); batch_size is GLOBAL ---
     strategy: str = "auto"  # auto | one-device | mirrored | multi-worker | tpu
     shard_policy: str = "off"  # input pipelines: "off" (own seed each) | "data" (shard one stream)
@@ -78,6 +81,14 @@ class TrainConfig:
                 raise ValueError(f"{key} must be >= 1, got {getattr(self, key)}")
         if not 0.0 <= self.loss_alpha <= 1.0:
             raise ValueError(f"loss_alpha must be in [0, 1], got {self.loss_alpha}")
+        from mininet_tf.data.pipeline import PRESETS
+
+        if self.augment_preset not in PRESETS:
+            raise ValueError(
+                f"augment_preset must be one of {sorted(PRESETS)}, got {self.augment_preset!r}"
+            )
+        if self.precision not in ("float32", "mixed_bfloat16"):
+            raise ValueError(f"precision must be float32 or mixed_bfloat16, got {self.precision!r}")
         strategies = ("auto", "one-device", "mirrored", "multi-worker", "tpu")
         if self.strategy not in strategies:
             raise ValueError(f"strategy must be one of {strategies}, got {self.strategy!r}")

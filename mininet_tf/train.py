@@ -73,7 +73,7 @@ def make_train_dataset(records, cfg: TrainConfig):
         batch_size=cfg.batch_size,
         patch_size=cfg.patch_size,
         image_size=tuple(cfg.image_size) if cfg.image_size else None,
-        augment=Augment() if cfg.augment else None,
+        augment=Augment.preset(cfg.augment_preset) if cfg.augment else None,
         foreground_fraction=cfg.foreground_fraction,
         seed=cfg.seed,
     )
@@ -107,6 +107,21 @@ def build_model(cfg: TrainConfig):
         dmres_scales=cfg.dmres_scales,
         upsampling=cfg.upsampling,
     )
+
+
+def float32_copy(model, cfg: TrainConfig):
+    """``model`` itself when it computes in float32, else the same graph built with float32
+    layers sharing nothing but a copy of its (float32) weights: what is evaluated and shipped."""
+    if all(layer.dtype_policy.name == "float32" for layer in model.layers):
+        return model
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy("float32")
+    try:
+        twin = build_model(cfg)
+    finally:
+        keras.config.set_dtype_policy(previous)
+    twin.set_weights(model.get_weights())
+    return twin
 
 
 def compile_model(model, cfg: TrainConfig) -> None:
@@ -184,6 +199,7 @@ class Checkpointer(keras.callbacks.Callback):
         # epochs_done: where training resumes when that is not state.json's word (multi-worker).
         done = state.get("epochs_done", 0) if epochs_done is None else epochs_done
         self.rows = [r for r in read_log(run_dir) if int(r["epoch"]) < done]
+        self.twin = None
 
     def on_epoch_end(self, epoch, logs=None):
         from mininet_tf.inference import KerasSegmenter, write_card
@@ -193,12 +209,18 @@ class Checkpointer(keras.callbacks.Callback):
         if loss is not None and not math.isfinite(loss):
             self.model.stop_training = True
             return
-        segmenter = KerasSegmenter(self.model, policy=self.policy)
+        # Mixed precision trains in bf16, but validation, best.keras and everything downstream
+        # (evaluate, export, apps) see the float32 model.
+        if self.twin is None:
+            self.twin = float32_copy(self.model, self.cfg)
+        elif self.twin is not self.model:
+            self.twin.set_weights(self.model.get_weights())
+        segmenter = KerasSegmenter(self.twin, policy=self.policy)
         scores = validation_scores(segmenter, self.val_records, self.cfg.threshold_metric)
         logs.update(scores)
         if scores["val_best"] > self.best:
             self.best = scores["val_best"]
-            save_model_atomic(self.model, self.run_dir / "best.keras")
+            save_model_atomic(self.twin, self.run_dir / "best.keras")
             card = {"threshold": scores["val_threshold"], "epoch": epoch + 1, **scores}
             write_card(self.run_dir / "best.keras", card)
         save_model_atomic(self.model, self.run_dir / "last.keras")
@@ -303,9 +325,6 @@ def train(config: TrainConfig | None = None, **options) -> dict:
         config: a `TrainConfig`; keyword ``options`` override its fields (or the defaults).
             Example: ``train(dataset="drive", data_dir="data/DRIVE", epochs=40, out="runs/d")``.
     """
-    from mininet_tf.inference import KerasSegmenter, write_card
-    from mininet_tf.model import parameter_counts
-
     if config is None:
         config = resolve_config(None, **options)
     elif options:
@@ -323,6 +342,17 @@ def train(config: TrainConfig | None = None, **options) -> dict:
         else:  # only the chief of a multi-worker job writes the run directory
             run_dir, cfg = Path(config.out), config
     keras.utils.set_random_seed(cfg.seed)
+    previous_policy = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(cfg.precision)
+    try:
+        return _train(cfg, run_dir, cluster)
+    finally:
+        keras.config.set_dtype_policy(previous_policy)
+
+
+def _train(cfg: TrainConfig, run_dir: Path, cluster) -> dict:
+    from mininet_tf.inference import KerasSegmenter, write_card
+    from mininet_tf.model import parameter_counts
 
     splits = load_splits(cfg)
     for split, records in splits.items():

@@ -246,7 +246,15 @@ def test_load_arrays_and_augment_validation(tmp_path):
     [(image, mask, fov)] = load_arrays(records)
     assert image.shape == (16, 16, 3) and mask.dtype == np.uint8 and mask.sum() == 16
     assert fov.shape == (16, 16) and np.all(fov == 1)
-    assert set(PRESETS) == {"fundus", "dermoscopy", "histology", "none"}
+    assert set(PRESETS) == {
+        "default",
+        "fundus",
+        "dermoscopy",
+        "dermoscopy_field",
+        "histology",
+        "none",
+    }
+    assert Augment.preset("default") == Augment()
     assert not Augment.none().geometric and not Augment.none().photometric
     with pytest.raises(ValueError):
         Augment(rotation=1.5)
@@ -287,3 +295,97 @@ def test_windowed_warp_equals_whole_image_warp():
         np.testing.assert_allclose(got[0].numpy(), want_image.numpy(), atol=0.01)
         np.testing.assert_array_equal(got[1].numpy()[..., 0], want_masks.numpy()[..., 0])
         np.testing.assert_array_equal(got[2].numpy()[..., 0], want_masks.numpy()[..., 1])
+
+
+def test_gaussian_blur_matches_opencv():
+    """The capture blur is a true Gaussian: OpenCV's, with the same sigma and reflection."""
+    from mininet_tf.data import pipeline
+
+    rng = np.random.default_rng(3)
+    image = rng.uniform(0, 255, (40, 33, 3)).astype(np.float32)
+    for sigma in (0.4, 1.0, 1.5):
+        got = pipeline._gaussian_blur(image, np.float32(sigma)).numpy()
+        size = 2 * pipeline._BLUR_RADIUS + 1
+        want = cv2.GaussianBlur(
+            image, (size, size), sigma, sigmaY=sigma, borderType=cv2.BORDER_REFLECT_101
+        )
+        np.testing.assert_allclose(got, want, atol=0.02)
+
+
+def test_vignette_darkens_corners_only():
+    from mininet_tf.data import pipeline
+
+    image = np.full((21, 31, 3), 200.0, np.float32)
+    got = pipeline._vignette(image, np.float32(0.5)).numpy()
+    assert got[10, 15].tolist() == [200.0] * 3  # the centre is untouched
+    np.testing.assert_allclose(got[0, 0], 100.0, rtol=1e-6)  # r = 1: 1 - 0.5
+    np.testing.assert_allclose(got[10, 0], 150.0, rtol=1e-6)  # r^2 = 1/2: 1 - 0.25
+
+
+def _photometric_sample(aug: Augment, seed: int):
+    import tensorflow as tf
+
+    from mininet_tf.data import pipeline
+
+    rng = np.random.default_rng(seed)
+    image = tf.constant(rng.uniform(40, 200, (24, 24, 3)).astype(np.float32))
+    seeds = tf.random.experimental.stateless_split(tf.constant([seed, 1], tf.int64), 14)
+    return image.numpy(), pipeline._photometric(aug, image, seeds).numpy()
+
+
+def test_channel_gain_scales_each_channel_within_range():
+    aug = Augment.none().replace(
+        color=1.0,
+        channel_gain=0.2,
+        brightness=0.0,
+        contrast_range=(1.0, 1.0),
+        saturation_range=(1.0, 1.0),
+        hue=0.0,
+        gamma_range=(1.0, 1.0),
+    )
+    ratios = []
+    for seed in range(20):
+        before, after = _photometric_sample(aug, seed)
+        ratio = after / before
+        # One gain per channel (the whole channel is scaled by the same factor) ...
+        np.testing.assert_allclose(ratio, np.broadcast_to(ratio[:1, :1], ratio.shape), rtol=1e-4)
+        ratios.append(ratio[0, 0])
+    ratios = np.array(ratios)
+    # ... within [0.8, 1.2], drawn independently per channel.
+    assert ratios.min() >= 0.8 - 1e-5 and ratios.max() <= 1.2 + 1e-5
+    assert np.ptp(ratios, axis=0).min() > 0.1 and not np.allclose(ratios[:, 0], ratios[:, 1])
+
+
+def test_capture_degradations_follow_their_probabilities():
+    none = Augment.none()
+    for field in ("blur", "vignette", "noise"):
+        off = none.replace(**{field: 0.0})
+        on = none.replace(**{field: 1.0})
+        assert not off.photometric and on.photometric
+        before, after = _photometric_sample(on, 5)
+        assert not np.allclose(before, after), field
+        assert after.min() >= 0 and after.max() <= 255
+    with pytest.raises(ValueError):
+        Augment(channel_gain=1.5)
+    with pytest.raises(ValueError):
+        Augment(blur_sigma_range=(0.0, 1.0))
+
+
+def test_default_augmentation_stream_unchanged_by_new_options():
+    """The field options (all off by default) leave the streams of the existing presets as
+    they were, so the shipped models' recipes still reproduce: the per-sample seed split is a
+    prefix-stable counter stream, and with the new options off the photometric step is the
+    colour transform on the same seeds."""
+    import tensorflow as tf
+
+    from mininet_tf.data import pipeline
+
+    seed = tf.constant([11, 4], tf.int64)
+    old = tf.random.experimental.stateless_split(seed, num=24).numpy()  # the previous split
+    new = tf.random.experimental.stateless_split(seed, num=32).numpy()
+    np.testing.assert_array_equal(old, new[:24])
+    aug = Augment()
+    before, after = _photometric_sample(aug.replace(color=1.0), 9)
+    seeds = tf.random.experimental.stateless_split(tf.constant([9, 1], tf.int64), 14)
+    want = pipeline._colour(aug, tf.constant(before), seeds[1:7]).numpy()
+    np.testing.assert_allclose(after, want, atol=1e-4)

@@ -184,3 +184,41 @@ def test_resume_after_kill_keeps_finished_epochs(tmp_path):
     assert [int(r["epoch"]) for r in rows] == [0, 1, 2]
     assert rows[0] == first[0]  # the finished epoch was not redone
     assert json.loads(state.read_text())["epochs_done"] == 3
+
+
+def test_mixed_bfloat16_trains_in_bf16_and_ships_float32(tmp_path):
+    """precision=mixed_bfloat16: the fitted model computes in bf16, but best.keras (what is
+    evaluated, exported and shipped) is a float32 graph with the same weights."""
+    out = tmp_path / "bf16"
+    train(out=str(out), verbose=0, precision="mixed_bfloat16", **TINY)
+    assert keras.config.dtype_policy().name == "float32"  # the global policy is restored
+    last = keras.models.load_model(out / "last.keras", compile=False)
+    best = keras.models.load_model(out / "best.keras", compile=False)
+    assert {layer.dtype_policy.name for layer in last.layers[1:-1]} == {"mixed_bfloat16"}
+    assert {layer.dtype_policy.name for layer in best.layers} == {"float32"}
+    x = np.random.default_rng(0).uniform(0, 255, (1, 32, 32, 3)).astype("float32")
+    # The bf16 forward pass of the same weights differs from float32 only by bf16 rounding.
+    twin = train_module.float32_copy(last, resolve_config(None, **TINY))
+    assert twin is not last and {layer.dtype_policy.name for layer in twin.layers} == {"float32"}
+    np.testing.assert_allclose(twin(x), last(x), atol=0.05)
+    assert not np.array_equal(np.asarray(twin(x)), np.asarray(last(x)))
+
+
+def test_augment_preset_option(tmp_path):
+    with pytest.raises(ValueError, match="augment_preset"):
+        TrainConfig(augment_preset="xray").validate()
+    with pytest.raises(ValueError, match="precision"):
+        TrainConfig(precision="float16").validate()
+    from mininet_tf.data import get_split
+
+    records = get_split("synthetic", tmp_path / "syn", "train", val_fraction=0.2)[:2]
+    first = {}
+    for name, options in {
+        "off": dict(augment=False),
+        "none": dict(augment_preset="none"),
+        "field": dict(augment_preset="dermoscopy_field"),
+    }.items():
+        cfg = resolve_config(None, **TINY, **options)
+        first[name] = next(iter(train_module.make_train_dataset(records, cfg)))[0].numpy()
+    np.testing.assert_array_equal(first["off"], first["none"])
+    assert not np.array_equal(first["off"], first["field"])

@@ -84,6 +84,15 @@ class Augment:
         saturation_range: saturation factor.
         hue: hue shift, uniform in ``[-hue, hue]`` turns.
         gamma_range: gamma exponent on ``image / 255``.
+        channel_gain: per-channel gain (white balance / colour cast of another camera), each of
+            R, G, B multiplied by a factor uniform in ``[1 - channel_gain, 1 + channel_gain]``.
+    Capture degradations (each with its own probability, after the colour transforms):
+        blur: probability of a Gaussian blur (defocus, motion-free) with sigma uniform in
+            ``blur_sigma_range`` pixels.
+        vignette: probability of a radial illumination falloff, the corners darkened by a
+            factor uniform in ``[1 - vignette_strength, 1]`` (lens shading, dermoscope rims).
+        noise: probability of additive Gaussian sensor noise, standard deviation uniform in
+            ``[0, noise_std]`` grey levels.
     A zero probability (or a degenerate range) disables a transform.
     """
 
@@ -102,6 +111,13 @@ class Augment:
     saturation_range: tuple[float, float] = (0.85, 1.15)
     hue: float = 0.02
     gamma_range: tuple[float, float] = (0.85, 1.2)
+    channel_gain: float = 0.0
+    blur: float = 0.0
+    blur_sigma_range: tuple[float, float] = (0.3, 1.5)
+    vignette: float = 0.0
+    vignette_strength: float = 0.4
+    noise: float = 0.0
+    noise_std: float = 4.0
 
     def __post_init__(self):
         for f in fields(self):
@@ -119,10 +135,24 @@ class Augment:
             raise ValueError(f"Augment.gamma_range must be positive, got {self.gamma_range}")
         if self.jitter_strength < 0 or self.brightness < 0 or self.hue < 0:
             raise ValueError("Augment: jitter_strength, brightness and hue must be >= 0")
+        if not 0.0 <= self.channel_gain < 1.0:
+            raise ValueError(f"Augment.channel_gain must be in [0, 1), got {self.channel_gain}")
+        if not 0.0 <= self.vignette_strength <= 1.0:
+            raise ValueError(
+                f"Augment.vignette_strength must be in [0, 1], got {self.vignette_strength}"
+            )
+        if self.blur_sigma_range[0] <= 0:
+            raise ValueError(
+                f"Augment.blur_sigma_range must be positive, got {self.blur_sigma_range}"
+            )
+        if self.noise_std < 0:
+            raise ValueError(f"Augment.noise_std must be >= 0, got {self.noise_std}")
 
     @classmethod
     def preset(cls, name: str) -> Augment:
-        """Sensible settings per modality: "fundus", "dermoscopy", "histology" or "none"."""
+        """Settings per modality: "default" (the dataclass defaults), "fundus",
+        "dermoscopy", "dermoscopy_field" (dermoscopy plus the colour, zoom, blur, vignetting
+        and noise of other devices and clinics), "histology" or "none"."""
         if name not in PRESETS:
             raise ValueError(f"unknown augmentation preset {name!r}; expected {sorted(PRESETS)}")
         return cls(**PRESETS[name])
@@ -150,23 +180,34 @@ class Augment:
         )
 
     @property
-    def photometric(self) -> bool:
+    def colour(self) -> bool:
         return self.color > 0 and (
             self.brightness > 0
             or self.contrast_range != (1.0, 1.0)
             or self.saturation_range != (1.0, 1.0)
             or self.hue > 0
             or self.gamma_range != (1.0, 1.0)
+            or self.channel_gain > 0
+        )
+
+    @property
+    def photometric(self) -> bool:
+        return (
+            self.colour
+            or self.blur > 0
+            or (self.vignette > 0 and self.vignette_strength > 0)
+            or (self.noise > 0 and self.noise_std > 0)
         )
 
 
 _PROBABILITIES = ("flip_horizontal", "flip_vertical", "rotate90", "rotation", "scale", "jitter")
-_PROBABILITIES += ("color",)
+_PROBABILITIES += ("color", "blur", "vignette", "noise")
 
 #: Modality presets for `Augment.preset`. Fundus: orientation matters little but the disc is
 #: round and illumination varies; dermoscopy: any orientation, varied zoom and colour;
 #: histology: any orientation, fixed magnification, strong stain (hue/saturation) variation.
 PRESETS: dict[str, dict] = {
+    "default": dict(),
     "fundus": dict(
         flip_horizontal=0.5,
         flip_vertical=0.5,
@@ -200,6 +241,32 @@ PRESETS: dict[str, dict] = {
         saturation_range=(0.8, 1.2),
         hue=0.03,
         gamma_range=(0.85, 1.2),
+    ),
+    # Dermoscopy photographed elsewhere: other white balance, exposure and contrast, other zoom,
+    # defocus, lens shading and sensor noise (docs/pipeline.md).
+    "dermoscopy_field": dict(
+        flip_horizontal=0.5,
+        flip_vertical=0.5,
+        rotate90=0.5,
+        rotation=0.5,
+        rotation_range=(-45.0, 45.0),
+        scale=0.6,
+        scale_range=(0.7, 1.4),
+        jitter=0.3,
+        jitter_strength=0.06,
+        color=0.9,
+        brightness=0.12,
+        contrast_range=(0.7, 1.3),
+        saturation_range=(0.7, 1.3),
+        hue=0.04,
+        gamma_range=(0.7, 1.4),
+        channel_gain=0.12,
+        blur=0.25,
+        blur_sigma_range=(0.3, 1.5),
+        vignette=0.3,
+        vignette_strength=0.5,
+        noise=0.2,
+        noise_std=5.0,
     ),
     "histology": dict(
         flip_horizontal=0.5,
@@ -421,9 +488,14 @@ def _warp_window(image, mask, fov, m, offset, out_h, out_w):
     return image, tf.cast(masks[..., :1], tf.float32), tf.cast(masks[..., 1:], tf.float32)
 
 
-def _photometric(aug: Augment, image, seeds):
+def _colour(aug: Augment, image, seeds):
     """Colour augmentation of a float32 [0, 255] image."""
     x = image / 255.0
+    if aug.channel_gain > 0:
+        gains = tf.random.stateless_uniform(
+            [3], seeds[5], 1.0 - aug.channel_gain, 1.0 + aug.channel_gain
+        )
+        x = x * gains
     if aug.brightness > 0:
         x = x + _uniform(seeds[0], -aug.brightness, aug.brightness)
     if aug.contrast_range != (1.0, 1.0):
@@ -440,13 +512,59 @@ def _photometric(aug: Augment, image, seeds):
     return tf.clip_by_value(x, 0.0, 1.0) * 255.0
 
 
+#: Half-width of the Gaussian blur kernel: covers 3 sigma of the largest default sigma.
+_BLUR_RADIUS = 5
+
+
+def _gaussian_blur(image, sigma):
+    """Separable Gaussian blur of a float32 (H, W, 3) image, reflecting at the border."""
+    r = _BLUR_RADIUS
+    taps = tf.range(-r, r + 1, dtype=tf.float32)
+    kernel = tf.exp(-0.5 * tf.square(taps / sigma))
+    kernel = kernel / tf.reduce_sum(kernel)
+    x = tf.pad(image[None], [[0, 0], [r, r], [r, r], [0, 0]], mode="REFLECT")
+    rows = tf.tile(tf.reshape(kernel, [-1, 1, 1, 1]), [1, 1, 3, 1])
+    cols = tf.tile(tf.reshape(kernel, [1, -1, 1, 1]), [1, 1, 3, 1])
+    x = tf.nn.depthwise_conv2d(x, rows, [1, 1, 1, 1], "VALID")
+    x = tf.nn.depthwise_conv2d(x, cols, [1, 1, 1, 1], "VALID")
+    return x[0]
+
+
+def _vignette(image, strength):
+    """Multiply by ``1 - strength * r^2``, r the distance from the centre (1 at the corners)."""
+    shape = tf.shape(image)
+    ys = tf.linspace(-1.0, 1.0, shape[0])
+    xs = tf.linspace(-1.0, 1.0, shape[1])
+    r2 = (ys[:, None] ** 2 + xs[None, :] ** 2) / 2.0
+    return image * (1.0 - strength * r2)[..., None]
+
+
+def _photometric(aug: Augment, image, seeds):
+    """Colour transforms (probability ``aug.color``), then the capture degradations, each
+    with its own probability, on a float32 [0, 255] image."""
+    x = image
+    if aug.colour:
+        x = tf.cond(_chance(seeds[0], aug.color), lambda: _colour(aug, x, seeds[1:7]), lambda: x)
+    if aug.blur > 0:
+        sigma = _uniform(seeds[7], *aug.blur_sigma_range)
+        x = tf.cond(_chance(seeds[8], aug.blur), lambda: _gaussian_blur(x, sigma), lambda: x)
+    if aug.vignette > 0 and aug.vignette_strength > 0:
+        strength = _uniform(seeds[9], 0.0, aug.vignette_strength)
+        x = tf.cond(_chance(seeds[10], aug.vignette), lambda: _vignette(x, strength), lambda: x)
+    if aug.noise > 0 and aug.noise_std > 0:
+        std = _uniform(seeds[11], 0.0, aug.noise_std)
+        noisy = lambda: x + std * tf.random.stateless_normal(tf.shape(x), seeds[12])  # noqa: E731
+        x = tf.cond(_chance(seeds[13], aug.noise), noisy, lambda: x)
+    return tf.clip_by_value(x, 0.0, 255.0)
+
+
 def _train_sample(image, mask, fov, coords, seed, *, patch_size, augment, foreground_fraction):
     """One training sample (float32 image, mask, fov) from a cached uint8 image.
 
     ``coords`` (K, 2) are the image's foreground pixels (row, col) for foreground-centred
     patches.
     """
-    seeds = tf.random.experimental.stateless_split(seed, num=24)
+    seeds = tf.random.experimental.stateless_split(seed, num=32)
     height, width = tf.shape(mask)[0], tf.shape(mask)[1]
     if patch_size:
         p = int(patch_size)
@@ -491,12 +609,7 @@ def _train_sample(image, mask, fov, coords, seed, *, patch_size, augment, foregr
         image, mask, fov = _warp_window(image, mask, fov, m, offset, out_h, out_w)
 
     if augment is not None and augment.photometric:
-        coloured = tf.cond(
-            _chance(seeds[14], augment.color),
-            lambda: _photometric(augment, image, seeds[15:20]),
-            lambda: image,
-        )
-        image = tf.where(fov > 0, coloured, image)
+        image = tf.where(fov > 0, _photometric(augment, image, seeds[14:28]), image)
     image = tf.reshape(image, tf.stack([out_h, out_w, 3]))
     if patch_size:
         image.set_shape([patch_size, patch_size, 3])
