@@ -441,6 +441,45 @@ def test_monuseg_flat_shipped_split_and_test_folder(tmp_path):
     assert counts("monuseg", tmp_path / "b") == {"train": 2, "val": 1, "test": 1, "all": 4}
 
 
+@pytest.mark.parametrize("where", ["", "MoNuSegTestData"])
+def test_monuseg_official_test_data_alone(tmp_path, where):
+    """Evaluating needs only the official test folder (tif + xml), given or as a subfolder."""
+    fx.make_monuseg_official(tmp_path, train=())
+    assert not (tmp_path / "MoNuSeg 2018 Training Data").exists()
+    data_dir, kw = tmp_path / where, dict(cache_dir=tmp_path / "cache")
+    test = get_split("monuseg", data_dir, "test", **kw)
+    assert ids(test) == ["TCGA-T1", "TCGA-T2"]
+    assert ids(get_split("monuseg", data_dir, "all", **kw)) == ids(test)
+    for r in test:  # rasterised from each tile's own polygons
+        idx = fx.image_index(read_image(r.image))
+        assert read_mask(r.mask).sum() == 3 * (idx + 1) + fx.TRIANGLE_PIXELS
+    for split in ("train", "val"):
+        with pytest.raises(DataError, match="Only test data.*MoNuSeg 2018 Training Data/"):
+            get_split("monuseg", data_dir, split, **kw)
+
+
+def test_monuseg_flat_test_folder_alone(tmp_path):
+    fx.make_monuseg_flat(tmp_path, ["TCGA-1", "TCGA-2"], test_ids=["TCGA-8", "TCGA-9"])
+    shutil.rmtree(tmp_path / "training")
+    assert counts_or_error("monuseg", tmp_path) == {
+        "train": "DataError",
+        "val": "DataError",
+        "test": 2,
+        "all": 2,
+    }
+    assert_paired(get_split("monuseg", tmp_path, "test"))
+
+
+def counts_or_error(name, data_dir) -> dict:
+    out = {}
+    for split in SPLITS:
+        try:
+            out[split] = len(get_split(name, data_dir, split))
+        except DataError:
+            out[split] = "DataError"
+    return out
+
+
 # ------------------------------------------------------------------------------------------
 # Folder
 # ------------------------------------------------------------------------------------------

@@ -22,6 +22,10 @@ Splits: with a test set (official test folder or ``test/``), test = it and train
 training (val carved). Without one, the shipped ``splits/monuseg.json`` (20 train / 4 val /
 6 test of the 30 training tiles) is used when all its ids are present, else a seeded split
 (``test_fraction=0.2``) with a warning.
+
+Test data alone is enough to evaluate: a ``data_dir`` holding only ``MoNuSegTestData/`` (or
+that folder itself), or only ``test/images`` + ``test/masks``, gives splits "test" and "all";
+"train" and "val" are then a `DataError` saying the training data is missing.
 """
 
 from __future__ import annotations
@@ -134,27 +138,39 @@ def _flat_pairs(folder: Path) -> list[Record]:
     )
 
 
-def _parts(data_dir: Path) -> tuple[list[Record], list[Record] | None, bool]:
-    """(training records, test records or None, masks are XML)."""
+def _is_official_test(folder: Path) -> bool:
+    """``folder`` is an official test folder: ``MoNuSegTestData`` itself, or tif + xml files."""
+    if folder.name == TEST_OFFICIAL:
+        return True
+    suffixes = {p.suffix.lower() for p in folder.iterdir() if p.is_file()}
+    return ".xml" in suffixes and bool(suffixes & {".tif", ".tiff"})
+
+
+def _parts(data_dir: Path) -> tuple[list[Record] | None, list[Record] | None, bool]:
+    """(training records or None, test records or None, masks are XML); never both None."""
     train_dir = data_dir / TRAIN_OFFICIAL
     if (data_dir / "Tissue Images").is_dir():
         train_dir = data_dir
-    if (train_dir / "Tissue Images").is_dir() or (data_dir / TEST_OFFICIAL).is_dir():
+    test_dir = data_dir / TEST_OFFICIAL
+    if not test_dir.is_dir() and _is_official_test(data_dir):
+        test_dir = data_dir
+    if (train_dir / "Tissue Images").is_dir() or test_dir.is_dir():
         train = test = None
         if (train_dir / "Tissue Images").is_dir():
             if not (train_dir / "Annotations").is_dir():
                 raise layout_error("MoNuSeg", train_dir, EXPECTED, note="Missing Annotations/.")
             train = _official_pairs(train_dir / "Tissue Images", train_dir / "Annotations")
-        if (data_dir / TEST_OFFICIAL).is_dir():
-            test = _official_pairs(data_dir / TEST_OFFICIAL, data_dir / TEST_OFFICIAL)
-        if train is None:
-            raise layout_error("MoNuSeg", data_dir, EXPECTED, note=f"Missing {TRAIN_OFFICIAL}/.")
+        if test_dir.is_dir():
+            test = _official_pairs(test_dir, test_dir)
         return train, test, True
     for name in ("MoNuSeg", ""):
         root = data_dir / name if name else data_dir
-        if (root / "training" / "images").is_dir():
-            test = _flat_pairs(root / "test") if (root / "test" / "images").is_dir() else None
-            return _flat_pairs(root / "training"), test, False
+        has_train = (root / "training" / "images").is_dir()
+        has_test = (root / "test" / "images").is_dir()
+        if has_train or has_test:
+            train = _flat_pairs(root / "training") if has_train else None
+            test = _flat_pairs(root / "test") if has_test else None
+            return train, test, False
     raise layout_error("MoNuSeg", data_dir, EXPECTED)
 
 
@@ -173,7 +189,17 @@ def load_split(
     check_split(split)
     data_dir = require_data_dir(data_dir, "MoNuSeg")
     train, test, xml = _parts(data_dir)
-    if test is not None:
+    if train is None:
+        if split in ("train", "val"):
+            raise layout_error(
+                "MoNuSeg",
+                data_dir,
+                EXPECTED,
+                note=f"Only test data is there; split {split!r} needs the training data "
+                f"({TRAIN_OFFICIAL}/ or training/images/ + training/masks/).",
+            )
+        chosen = list(test)
+    elif test is not None:
         chosen = select(split, train=train, test=test, val_fraction=val_fraction, seed=seed)
     else:
         chosen = split_by_definition_or_seed(
