@@ -274,3 +274,25 @@ def test_write_mask_png(tmp_path):
     out = write_mask_png(tmp_path / "sub" / "m.png", m)
     assert set(np.unique(np.asarray(Image.open(out)))) == {0, 255}
     np.testing.assert_array_equal(read_mask(out), m)
+
+
+def _sideways_jpeg(path, orientation=6):
+    """A landscape JPEG stored sideways with an EXIF Orientation tag (as phones write them);
+    returns its pixels as stored."""
+    rng = np.random.default_rng(0)
+    stored = np.kron(rng.integers(0, 256, (4, 6, 3), dtype=np.uint8), np.ones((10, 10, 1)))
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    Image.fromarray(stored.astype(np.uint8)).save(path, quality=95, exif=exif)
+    with Image.open(path) as im:  # decoded without looking at the tag
+        return np.asarray(im.convert("RGB"))
+
+
+def test_exif_orientation_is_applied(tmp_path):
+    """Orientation 6 means "rotate 90 degrees clockwise to display" (EXIF 2.3, Table 4)."""
+    stored = _sideways_jpeg(tmp_path / "phone.jpg", 6)
+    upright = read_image(tmp_path / "phone.jpg")
+    assert stored.shape == (40, 60, 3) and upright.shape == (60, 40, 3)
+    np.testing.assert_array_equal(upright, np.rot90(stored, k=-1))
+    stored = _sideways_jpeg(tmp_path / "flipped.jpg", 3)  # 180 degrees
+    np.testing.assert_array_equal(read_image(tmp_path / "flipped.jpg"), stored[::-1, ::-1])

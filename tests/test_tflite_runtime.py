@@ -201,3 +201,31 @@ def test_real_tflite_runtime(models, images, tmp_path, mode, minimum):
         rt = read_png(tmp_path / "rt" / f"{f.stem}_mask.png")
         litert = read_png(tmp_path / "litert" / f"{f.stem}_mask.png")
         assert (rt == litert).mean() >= minimum, f.name
+
+
+def test_exif_orientation_same_in_infer_and_predict(models, no_tf_env, tmp_path):
+    """A phone JPEG stored sideways (EXIF Orientation 6) is segmented as it displays, by
+    infer.py and by predict alike: outputs equal those of its upright pixels saved as PNG."""
+    from PIL import ImageOps
+
+    from .test_data_io import _sideways_jpeg
+
+    _, folder = models
+    model = folder / "small_float32.tflite"
+    photos, upright = tmp_path / "photos", tmp_path / "upright"
+    photos.mkdir()
+    upright.mkdir()
+    _sideways_jpeg(photos / "phone.jpg", 6)
+    with Image.open(photos / "phone.jpg") as im:
+        ImageOps.exif_transpose(im).convert("RGB").save(upright / "phone.png")
+    for name, runner in (
+        ("lite", lambda src, out: run_infer(no_tf_env, "--model", model, src, "--out", out)),
+        ("tf", lambda src, out: predict(model, [src], out)),
+    ):
+        for src in (photos, upright):
+            result = runner(src, tmp_path / f"{name}_{src.name}")
+            assert getattr(result, "returncode", 0) == 0, getattr(result, "stderr", "")
+        got = read_png(tmp_path / f"{name}_photos" / "phone_prob.png")
+        want = read_png(tmp_path / f"{name}_upright" / "phone_prob.png")
+        assert got.shape == (60, 40)
+        np.testing.assert_array_equal(got, want)

@@ -47,12 +47,14 @@ def is_image_file(path: Path) -> bool:
 
 def read_image(path: Path) -> np.ndarray:
     """RGB uint8 (H, W, 3): grey replicated, alpha dropped, palettes expanded, 16-bit scaled."""
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image, ImageOps, UnidentifiedImageError
 
     try:
         with Image.open(path) as im:
             im.seek(0)
             im.load()
+            # As the photo displays (EXIF Orientation), like mininet_tf and the apps.
+            im = ImageOps.exif_transpose(im)
             if im.mode in ("I;16", "I;16L", "I;16B", "I;16N", "I"):
                 wide = np.clip(np.asarray(im).astype(np.int64), 0, 65535)
                 grey = ((wide * 255 + 32767) // 65535).astype(np.uint8)

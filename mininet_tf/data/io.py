@@ -23,7 +23,7 @@ import zlib
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .records import DataError, Record, atomic_write_bytes, sha256_file
 
@@ -150,6 +150,9 @@ def _decode(path: str | Path) -> tuple[Path, np.ndarray, str]:
         with Image.open(io.BytesIO(data)) as im:
             im.seek(0)  # first frame of animated GIF / multi-page TIFF
             im.load()
+            # Pixels as the photo displays (EXIF Orientation), the contract of every reader
+            # and of the web and Android apps: a phone JPEG stored sideways is turned upright.
+            im = ImageOps.exif_transpose(im)
             mode = im.mode
             if mode in ("1", "L", "RGB"):
                 pass
