@@ -26,13 +26,15 @@ ALPHAS = (0.0, 0.25, 0.5, 0.75, 1.0)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--dataset", required=True, choices=sorted(RECIPES))
     parser.add_argument("--data-dir", required=True)
     parser.add_argument("--alphas", type=float, nargs="+", default=list(ALPHAS))
-    parser.add_argument("--budget", type=float, default=0.25,
-                        help="fraction of the quality recipe's epochs per run")
+    parser.add_argument(
+        "--budget", type=float, default=0.25, help="fraction of the quality recipe's epochs per run"
+    )
     parser.add_argument("--out-dir", default=str(ROOT / "benchmarks" / "results"))
     args = parser.parse_args()
 
@@ -44,26 +46,33 @@ def main() -> None:
     rows = []
     with tempfile.TemporaryDirectory(prefix="alpha_") as tmp:
         for alpha in args.alphas:
-            cfg = TrainConfig(**recipe, data_dir=args.data_dir, loss_alpha=alpha,
-                              out=str(Path(tmp) / f"a{alpha}"), verbose=0).validate()
+            cfg = TrainConfig(
+                **recipe,
+                data_dir=args.data_dir,
+                loss_alpha=alpha,
+                out=str(Path(tmp) / f"a{alpha}"),
+                verbose=0,
+            ).validate()
             started = time.time()
             report = train(cfg)
             card = json.loads((Path(cfg.out) / "best.json").read_text())
-            rows.append({
-                "alpha": alpha,
-                "val_best_f1": card["val_best"],
-                "val_threshold": card["val_threshold"],
-                "val_f1_at_0.5": card["val_f1@0.5"],
-                "val_auc": card["val_auc"],
-                "best_epoch": card["epoch"],
-                "seconds": time.time() - started,
-                "epochs": report["epochs_run"],
-            })
+            rows.append(
+                {
+                    "alpha": alpha,
+                    "val_best_f1": card["val_best"],
+                    "val_threshold": card["val_threshold"],
+                    "val_f1_at_0.5": card["val_f1@0.5"],
+                    "val_auc": card["val_auc"],
+                    "best_epoch": card["epoch"],
+                    "seconds": time.time() - started,
+                    "epochs": report["epochs_run"],
+                }
+            )
             print(json.dumps(rows[-1]), flush=True)
     result = {
         "dataset": args.dataset,
         "command": "python benchmarks/alpha_ablation.py --dataset "
-                   f"{args.dataset} --data-dir {args.data_dir} --budget {args.budget}",
+        f"{args.dataset} --data-dir {args.data_dir} --budget {args.budget}",
         "recipe": recipe,
         "split": "validation (selection split), pooled, FOV where the dataset has one",
         "rows": rows,
@@ -73,8 +82,10 @@ def main() -> None:
     out.write_text(json.dumps(result, indent=2))
     print(f"\nalpha   val F1/Dice (best thr)   thr    F1@0.5   AUC     ({args.dataset}, val)")
     for r in rows:
-        print(f"{r['alpha']:<7} {r['val_best_f1']:.4f}                   "
-              f"{r['val_threshold']:.2f}   {r['val_f1_at_0.5']:.4f}   {r['val_auc']:.4f}")
+        print(
+            f"{r['alpha']:<7} {r['val_best_f1']:.4f}                   "
+            f"{r['val_threshold']:.2f}   {r['val_f1_at_0.5']:.4f}   {r['val_auc']:.4f}"
+        )
 
 
 if __name__ == "__main__":

@@ -529,7 +529,7 @@ def main(argv=None) -> int:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--worker", help=argparse.SUPPRESS)
-    parser.add_argument("--dataset", choices=("drive", "ph2", "monuseg"))
+    parser.add_argument("--dataset", choices=("drive", "ph2", "isic2017", "monuseg"))
     parser.add_argument("--data-dir")
     parser.add_argument("--model", help="default: mininet_tf/pretrained/mininet_<dataset>.keras")
     parser.add_argument("--out-dir", default=str(ROOT / "benchmarks" / "results"))

@@ -3,7 +3,7 @@
     >>> import mininet_tf
     >>> model = mininet_tf.load_pretrained("drive")          # a keras.Model
     >>> card = mininet_tf.pretrained_card("drive")           # threshold, input policy, facts
-    >>> seg = mininet_tf.load_pretrained_segmenter("ph2")    # full-resolution .predict(image)
+    >>> seg = mininet_tf.load_pretrained_segmenter("isic2017")  # full-resolution .predict(image)
 
 The models were trained by `benchmarks/quality.py` (recipe, data split and measured test
 figures are in each card and in docs/benchmarks.md).
@@ -15,7 +15,7 @@ import json
 from pathlib import Path
 
 PRETRAINED_DIR = Path(__file__).resolve().parent / "pretrained"
-NAMES = ("drive", "ph2", "monuseg")
+NAMES = ("drive", "ph2", "isic2017", "monuseg")
 
 
 def pretrained_path(name: str) -> Path:

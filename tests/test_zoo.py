@@ -8,7 +8,7 @@ from mininet_tf.zoo import NAMES, PRETRAINED_DIR
 from .conftest import shared_data_dir
 
 SHIPPED = sorted(p.stem.removeprefix("mininet_") for p in PRETRAINED_DIR.glob("*.keras"))
-DATA_FOLDERS = {"drive": "DRIVE", "ph2": "PH2", "monuseg": "MoNuSeg"}
+DATA_FOLDERS = {"drive": "DRIVE", "ph2": "PH2", "isic2017": "ISIC2017", "monuseg": "MoNuSeg"}
 
 
 def test_every_dataset_has_a_shipped_model():
