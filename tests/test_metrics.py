@@ -124,7 +124,14 @@ def test_evaluate_all_structure():
     for key in (*M.SCORE_KEYS, "auc"):
         assert isinstance(result["pooled"][key], float)
         assert isinstance(result["per_image"][key], float)
-    assert result["pooled"] == M.segmentation_scores(truths, probs, aggregate="pooled")
+    # Pooled over both images (hand count: tp 4, fp 2, fn 2, tn 12) and the per-image mean
+    # (A perfect; B tp 2, fp 2, fn 2, tn 10).
+    assert result["pooled"]["f1"] == pytest.approx(8 / 12)
+    assert result["pooled"]["iou"] == pytest.approx(4 / 8)
+    assert result["pooled"]["specificity"] == pytest.approx(12 / 14)
+    assert result["per_image"]["f1"] == pytest.approx((1.0 + 4 / 8) / 2)
+    assert result["per_image"]["iou"] == pytest.approx((1.0 + 2 / 6) / 2)
+    assert result["per_image"]["sensitivity"] == pytest.approx((1.0 + 2 / 4) / 2)
 
 
 def test_empty_mask_zero_division_conventions():
@@ -193,6 +200,15 @@ def test_streaming_meter_equals_batch_function():
     stream = meter.result()
     assert stream["n_images"] == batch["n_images"] == 4
     assert stream["per_image"] == batch["per_image"]
+    # ... and both are the mean of scikit-learn's per-image scores inside each FOV.
+    from sklearn.metrics import f1_score, jaccard_score
+
+    inside_each = [
+        (t[f > 0], p[f > 0] >= 0.45) for t, p, f in zip(truths, probs, fovs, strict=True)
+    ]
+    for key, score in (("f1", f1_score), ("iou", jaccard_score)):
+        want = np.mean([score(t, p) for t, p in inside_each])
+        assert batch["per_image"][key] == pytest.approx(want, abs=1e-12), key
     for key, value in batch["pooled"].items():
         if key == "auc":
             continue

@@ -57,8 +57,30 @@ def test_run_directory_has_everything(tiny_run):
 def test_card_threshold_comes_from_validation(tiny_run):
     out, report = tiny_run
     card = json.loads((out / "best.json").read_text())
-    assert 0.05 <= card["threshold"] <= 0.95
     assert card["threshold"] == report["threshold"]
+    # Recomputed here: best.keras on the validation manifest's images at full resolution, the
+    # pooled F1 inside the FOV counted with numpy at every candidate (0.05, 0.06, ..., 0.95);
+    # the card holds the first best one and its score.
+    from mininet_tf.data import get_split
+    from mininet_tf.data.io import read_record
+    from mininet_tf.inference import KerasSegmenter
+
+    segmenter = KerasSegmenter(out / "best.keras")
+    pairs = []
+    for record in get_split("manifest", out / "manifests", "val"):
+        image, mask, fov = read_record(record)
+        inside = np.ones(mask.shape, bool) if fov is None else fov.astype(bool)
+        pairs.append((mask.astype(bool)[inside], segmenter.predict(image)[inside]))
+    truth = np.concatenate([t for t, _ in pairs])
+    prob = np.concatenate([p for _, p in pairs])
+    candidates = np.round(np.arange(5, 96) / 100, 2)
+    f1 = []
+    for threshold in candidates:
+        pred = prob >= np.float32(threshold)
+        tp, fp, fn = np.sum(pred & truth), np.sum(pred & ~truth), np.sum(~pred & truth)
+        f1.append(2 * tp / (2 * tp + fp + fn))
+    assert card["threshold"] == pytest.approx(candidates[int(np.argmax(f1))])
+    assert card["val_best"] == pytest.approx(max(f1), abs=1e-9)
     assert "validation" in card["threshold_selected_on"]
     assert card["input_policy"]["mode"] == "tile"
     assert card["parameters"]["total"] == keras.models.load_model(out / "best.keras").count_params()
