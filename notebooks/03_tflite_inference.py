@@ -76,15 +76,17 @@ check_versions(("tensorflow", "keras", "numpy", "pillow", "ai-edge-litert"), REP
 # %% [markdown]
 # ## Parameters
 #
-# `MODEL` is a shipped model, `mininet_<MODEL>.tflite` in `tflite/models/` (`drive_int8`,
-# `drive_float16`, `ph2_int8`, `ph2_float16`, `monuseg_int8`, `monuseg_float16`), or the path
-# of any `.tflite` exported by `mininet_tf.export` (its card `.json` beside it).
+# `MODEL` is a shipped model, `mininet_<MODEL>.tflite` in `tflite/models/`: `isic2017_int8`
+# (the default: skin lesions, trained on ISIC-2017 images from many clinics), `isic2017_float16`,
+# `ph2_int8`, `ph2_float16` (skin lesions, one clinic), `drive_int8`, `drive_float16` (retinal
+# vessels), `monuseg_int8`, `monuseg_float16` (nuclei); or the path of any `.tflite` exported
+# by `mininet_tf.export` (its card `.json` beside it).
 # `IMAGE_PATH` is your image (PNG, JPEG, TIFF...); in Colab set `UPLOAD_IMAGE = True` to upload
 # one. Without an image, a synthetic sample of the kind the model was trained on is drawn.
 
 # %% tags=["parameters"]
 SMOKE = False  # True: CI run (a stand-in model is made only if the shipped one is missing)
-MODEL = "drive_int8"  # shipped name (tflite/models/mininet_<MODEL>.tflite) or a .tflite path
+MODEL = "isic2017_int8"  # shipped name (tflite/models/mininet_<MODEL>.tflite) or a .tflite path
 IMAGE_PATH = None  # your image; None: a synthetic sample
 UPLOAD_IMAGE = False  # Colab: upload the image
 THRESHOLD = None  # None: the threshold in the model card

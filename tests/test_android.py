@@ -39,7 +39,9 @@ GOLDEN = TEST_RESOURCES / "golden"
 TOOLS = ANDROID / "tools"
 # Overridable to try the generator on another int8 export without touching tflite/models/.
 SHIPPED_MODEL = Path(
-    os.environ.get("MININET_ANDROID_MODEL", ROOT / "tflite" / "models" / "mininet_ph2_int8.tflite")
+    os.environ.get(
+        "MININET_ANDROID_MODEL", ROOT / "tflite" / "models" / "mininet_isic2017_int8.tflite"
+    )
 )
 FRAMEWORK_RES = Path("/usr/share/android-framework-res/framework-res.apk")
 CACHE = Path(
@@ -218,7 +220,13 @@ def test_project_layout_and_pins():
     for artifact in ('name = "litert"', 'name = "litert-gpu"'):
         assert artifact in toml
     app_build = (APP / "build.gradle.kts").read_text()
-    assert "mininet_ph2_int8.tflite" in app_build and "mininet_ph2_int8.json" in app_build
+    # The bundled model defaults to the ISIC-2017 export; -PmininetModel picks another one.
+    assert re.search(r'\?: "mininet_isic2017_int8"', app_build), "default bundled model"
+    assert '"$bundledModel.tflite"' in app_build and '"$bundledModel.json"' in app_build
+    assert (
+        "BuildConfig.MODEL_ASSET"
+        in (APP / "src/main/java/dev/mininet/demo/ml/LiteRtSegmenter.kt").read_text()
+    )
     assert "addGeneratedSourceDirectory" in app_build, "model assets must come from the copy task"
     assert re.search(r"minSdk = \d+", app_build) and re.search(r"targetSdk = \d+", app_build)
     assert not list(ANDROID.rglob("gradle-wrapper.jar")), "no wrapper binary is committed"

@@ -36,8 +36,8 @@ WEB = ROOT / "web_demo"
 SHIPPED_MODELS = ROOT / "tflite" / "models"
 ARTIFACTS = WEB / "test-artifacts"
 CHROMIUM = Path("/usr/bin/chromium")
-INT8 = "mininet_ph2_int8"
-FLOAT16 = "mininet_ph2_float16"
+INT8 = "mininet_isic2017_int8"  # the page's default model
+FLOAT16 = "mininet_isic2017_float16"
 #: Pixel agreement required between the page's mask and the Python runtime's (issue 8).
 MIN_AGREEMENT = 0.995
 #: The page's MAX_SIDE (app.js): larger images are downscaled to this longest side.
@@ -111,7 +111,7 @@ def run_node(script: str, arg: Path, timeout: float) -> dict:
 
 
 def _standin_models(folder: Path) -> Path:
-    """Until tflite/models ships the PH2 exports: the shipped pretrained Keras model exported
+    """Until tflite/models ships the default exports: the shipped pretrained Keras model exported
     here (int8 calibrated on synthetic lesions, and float16) with a resize-policy card."""
     export = pytest.importorskip("mininet_tf.export", reason="mininet_tf.export not available")
     import keras
@@ -123,7 +123,11 @@ def _standin_models(folder: Path) -> Path:
     source = next(
         (
             p
-            for p in (pretrained / "mininet_ph2.keras", pretrained / "mininet_drive.keras")
+            for p in (
+                pretrained / "mininet_isic2017.keras",
+                pretrained / "mininet_ph2.keras",
+                pretrained / "mininet_drive.keras",
+            )
             if p.is_file()
         ),
         None,
@@ -161,7 +165,7 @@ def _standin_models(folder: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def models_dir(tmp_path_factory) -> Path:
-    """The folder served as /models/: the PH2 models (+ cards) and a corrupt model."""
+    """The folder served as /models/: the default models (+ cards) and a corrupt model."""
     folder = tmp_path_factory.mktemp("web_models")
     if (SHIPPED_MODELS / f"{INT8}.tflite").is_file():
         for name in (INT8, FLOAT16):

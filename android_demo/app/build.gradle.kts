@@ -6,6 +6,11 @@ plugins {
     alias(libs.plugins.kotlin.compose)
 }
 
+// The model bundled into the APK, a file stem in tflite/models/: the ISIC-2017 int8 model
+// (trained on 1400 dermoscopy images from many clinics) unless -PmininetModel=mininet_ph2_int8
+// (100 images from one clinic) is given.
+val bundledModel: String = (findProperty("mininetModel") as String?) ?: "mininet_isic2017_int8"
+
 android {
     namespace = "dev.mininet.demo"
     compileSdk = 35
@@ -18,6 +23,9 @@ android {
         targetSdk = 35
         versionCode = 1
         versionName = "0.1.0"
+        // The bundled model's file names, read by LiteRtSegmenter (see bundledModel below).
+        buildConfigField("String", "MODEL_ASSET", "\"$bundledModel.tflite\"")
+        buildConfigField("String", "CARD_ASSET", "\"$bundledModel.json\"")
     }
 
     buildTypes {
@@ -32,6 +40,7 @@ android {
     }
     buildFeatures {
         compose = true
+        buildConfig = true
     }
     androidResources {
         // The interpreter memory-maps the model straight from the APK: it must be stored.
@@ -70,9 +79,9 @@ abstract class CopyModelAssets : DefaultTask() {
         for (file in modelFiles.files) {
             if (!file.isFile) {
                 throw GradleException(
-                    "$file is missing. Export the PH2 int8 model first (python -m mininet_tf.export " +
-                        "--model mininet_tf/pretrained/mininet_ph2.keras --mode int8 --out " +
-                        "tflite/models/mininet_ph2_int8.tflite) - see android_demo/README.md."
+                    "$file is missing. Export the int8 model first (python -m mininet_tf.quantize " +
+                        "--model mininet_tf/pretrained/mininet_isic2017.keras --out " +
+                        "tflite/models/mininet_isic2017_int8.tflite) - see android_demo/README.md."
                 )
             }
             file.copyTo(File(out, file.name), overwrite = true)
@@ -83,8 +92,9 @@ abstract class CopyModelAssets : DefaultTask() {
 // The repository's model folder, one level above this Gradle project.
 val modelDir: File = rootProject.file("../tflite/models")
 val copyModelAssets = tasks.register<CopyModelAssets>("copyModelAssets") {
-    description = "Copies mininet_ph2_int8.tflite and its JSON card from tflite/models/ into the assets."
-    modelFiles.from(File(modelDir, "mininet_ph2_int8.tflite"), File(modelDir, "mininet_ph2_int8.json"))
+    description = "Copies the bundled model (default mininet_isic2017_int8.tflite) and its JSON " +
+        "card from tflite/models/ into the assets."
+    modelFiles.from(File(modelDir, "$bundledModel.tflite"), File(modelDir, "$bundledModel.json"))
     outputDir.set(layout.buildDirectory.dir("generated/modelAssets"))
 }
 

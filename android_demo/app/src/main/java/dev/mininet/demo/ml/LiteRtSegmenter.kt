@@ -1,6 +1,7 @@
 package dev.mininet.demo.ml
 
 import android.content.Context
+import dev.mininet.demo.BuildConfig
 import dev.mininet.demo.core.AcceleratorFallback
 import dev.mininet.demo.core.ModelCard
 import dev.mininet.demo.core.SegmentationModel
@@ -62,8 +63,9 @@ class LiteRtSegmenter private constructor(
     }
 
     companion object {
-        const val MODEL_ASSET = "mininet_ph2_int8.tflite"
-        const val CARD_ASSET = "mininet_ph2_int8.json"
+        // Chosen at build time (app/build.gradle.kts, -PmininetModel): ISIC-2017 int8 by default.
+        val MODEL_ASSET: String = BuildConfig.MODEL_ASSET
+        val CARD_ASSET: String = BuildConfig.CARD_ASSET
 
         fun readCard(context: Context): ModelCard =
             ModelCard.parse(context.assets.open(CARD_ASSET).bufferedReader().use { it.readText() })
