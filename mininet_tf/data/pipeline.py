@@ -242,32 +242,6 @@ PRESETS: dict[str, dict] = {
         hue=0.03,
         gamma_range=(0.85, 1.2),
     ),
-    # Dermoscopy photographed elsewhere: other white balance, exposure and contrast, other zoom,
-    # defocus, lens shading and sensor noise (docs/pipeline.md).
-    "dermoscopy_field": dict(
-        flip_horizontal=0.5,
-        flip_vertical=0.5,
-        rotate90=0.5,
-        rotation=0.5,
-        rotation_range=(-45.0, 45.0),
-        scale=0.6,
-        scale_range=(0.7, 1.4),
-        jitter=0.3,
-        jitter_strength=0.06,
-        color=0.9,
-        brightness=0.12,
-        contrast_range=(0.7, 1.3),
-        saturation_range=(0.7, 1.3),
-        hue=0.04,
-        gamma_range=(0.7, 1.4),
-        channel_gain=0.12,
-        blur=0.25,
-        blur_sigma_range=(0.3, 1.5),
-        vignette=0.3,
-        vignette_strength=0.5,
-        noise=0.2,
-        noise_std=5.0,
-    ),
     "histology": dict(
         flip_horizontal=0.5,
         flip_vertical=0.5,
@@ -295,6 +269,27 @@ PRESETS: dict[str, dict] = {
         color=0.0,
     ),
 }
+
+# Dermoscopy photographed elsewhere: the dermoscopy geometry, wider zoom, and the colour, focus,
+# lens shading and sensor noise of other devices and clinics (docs/pipeline.md).
+PRESETS["dermoscopy_field"] = dict(
+    PRESETS["dermoscopy"],
+    scale=0.6,
+    scale_range=(0.7, 1.4),
+    color=0.9,
+    brightness=0.12,
+    contrast_range=(0.7, 1.3),
+    saturation_range=(0.7, 1.3),
+    hue=0.04,
+    gamma_range=(0.7, 1.4),
+    channel_gain=0.12,
+    blur=0.25,
+    blur_sigma_range=(0.3, 1.5),
+    vignette=0.3,
+    vignette_strength=0.5,
+    noise=0.2,
+    noise_std=5.0,
+)
 
 
 # ---------------------------------------------------------------------------------------------
