@@ -10,8 +10,9 @@
   goldens are generated from it and the Kotlin golden tests run on them as well.
 - `res/` and the manifest are link-checked with Debian's aapt against framework-res.apk.
 
-Tools are installed on demand (npm into a user cache, apt as root); the tests skip, saying why,
-only when npm or apt themselves are unavailable.
+The tools (kotlinc from npm into a user cache, Debian's junit4, aapt, android-framework-res and
+a JDK) are installed by `.ci/install_test_tools.sh`, which `.ci/run` calls; these tests install
+nothing and skip, saying why, when a tool is absent.
 """
 
 from __future__ import annotations
@@ -64,22 +65,11 @@ def kotlin_version() -> str:
     return match.group(1)
 
 
-def _apt_install(*packages: str) -> str | None:
-    """Install Debian packages as root; returns None on success, else why not."""
-    if shutil.which("apt-get") is None:
-        return "apt-get is not available"
-    if os.geteuid() != 0:
-        return "not root: cannot apt-get install " + " ".join(packages)
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    cmd = ["apt-get", "-o", "DPkg::Lock::Timeout=300", "install", "-y", "--no-install-recommends"]
-    result = _run([*cmd, *packages], env=env)
-    if result.returncode != 0:
-        # Package lists may be missing on a fresh machine: update once and retry.
-        _run(["apt-get", "-o", "DPkg::Lock::Timeout=300", "update"], env=env)
-        result = _run([*cmd, *packages], env=env)
-    if result.returncode != 0:
-        return f"apt-get install {' '.join(packages)} failed: {result.stderr[-500:]}"
-    return None
+INSTALLER = ".ci/install_test_tools.sh"
+
+
+def _missing(what: str) -> str:
+    return f"{what} is not installed (bash {INSTALLER} installs it)"
 
 
 @pytest.fixture(scope="module")
@@ -93,22 +83,7 @@ def kotlinc() -> Path:
     home = prefix / "node_modules" / "kotlin-compiler"
     kotlinc = home / "bin" / "kotlinc"
     if not kotlinc.is_file():
-        if shutil.which("npm") is None:
-            pytest.skip("npm is not available: cannot install the Kotlin compiler")
-        prefix.mkdir(parents=True, exist_ok=True)
-        result = _run(
-            [
-                "npm",
-                "install",
-                "--no-audit",
-                "--no-fund",
-                "--prefix",
-                str(prefix),
-                f"kotlin-compiler@{version}",
-            ]
-        )
-        if result.returncode != 0 or not kotlinc.is_file():
-            pytest.skip(f"npm install kotlin-compiler@{version} failed: {result.stderr[-500:]}")
+        pytest.skip(_missing(f"kotlinc {version} ({kotlinc})"))
     build = (home / "build.txt").read_text().strip()
     assert build.startswith(version), f"{home} is Kotlin {build}, the catalog pins {version}"
     return kotlinc
@@ -133,12 +108,9 @@ def junit_classpath() -> list[Path]:
 
     jars = find()
     if jars is None:
-        why = _apt_install("junit4")
-        jars = find()
-        if jars is None:
-            pytest.skip(f"JUnit 4 unavailable: {why}")
+        pytest.skip(_missing("JUnit 4 (Debian junit4)"))
     if shutil.which("java") is None:
-        pytest.skip("no java on PATH")
+        pytest.skip(_missing("java"))
     return jars
 
 
@@ -380,9 +352,7 @@ def test_goldens_from_the_shipped_model(kotlinc, junit_classpath, compiled, tmp_
 def test_resources_and_manifest_link_with_aapt(tmp_path):
     """Debian's aapt (v1; Debian has no aapt2) links res/ + manifest against API 29 framework."""
     if shutil.which("aapt") is None or not FRAMEWORK_RES.is_file():
-        why = _apt_install("aapt", "android-framework-res")
-        if shutil.which("aapt") is None or not FRAMEWORK_RES.is_file():
-            pytest.skip(f"aapt unavailable: {why}")
+        pytest.skip(_missing("aapt with android-framework-res"))
     build = (APP / "build.gradle.kts").read_text()
     namespace = re.search(r'namespace = "([^"]+)"', build).group(1)
     # What the manifest merger would do: package from `namespace`, placeholders filled in.

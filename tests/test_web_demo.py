@@ -9,16 +9,15 @@ What runs:
   writes downloads and screenshots. The tests below compare them with
   `mininet_lite.TFLiteSegmenter` on the same pixels.
 
-Installs what it needs: ``npm ci`` in web_demo/ when node_modules is missing or stale, and
-``apt-get install -y chromium`` (as root) when /usr/bin/chromium is absent; skips, saying why,
-only when that is impossible. Screenshots are saved under pytest's tmp dir and copied to
+Installs nothing: ``.ci/install_test_tools.sh`` (called by ``.ci/run``) runs ``npm ci`` in
+web_demo/ and installs Debian's chromium; these tests skip, saying why, when node_modules is
+missing or stale or /usr/bin/chromium is absent. Screenshots are saved under pytest's tmp dir and copied to
 ``web_demo/test-artifacts/`` (gitignored).
 """
 
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -65,33 +64,19 @@ def _npm_stale() -> bool:
     return False
 
 
+INSTALLER = "bash .ci/install_test_tools.sh"
+
+
 def ensure_node_modules() -> None:
     if not (shutil.which("node") and shutil.which("npm")):
         pytest.skip("node/npm not installed (needed for LiteRT.js and playwright-core)")
     if _npm_stale():
-        proc = subprocess.run(
-            ["npm", "ci", "--no-audit", "--no-fund"],
-            cwd=WEB,
-            capture_output=True,
-            text=True,
-            timeout=600,
-        )
-        if proc.returncode != 0:
-            pytest.skip(f"npm ci failed in web_demo/: {proc.stderr[-1500:]}")
+        pytest.skip(f"web_demo/node_modules is missing or not the locked versions ({INSTALLER})")
 
 
 def ensure_chromium() -> Path:
-    if CHROMIUM.exists():
-        return CHROMIUM
-    if os.geteuid() != 0 or not shutil.which("apt-get"):
-        pytest.skip("/usr/bin/chromium missing and apt-get is not available as root")
-    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    for cmd in (["apt-get", "update"], ["apt-get", "install", "-y", "chromium"]):
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900, env=env)
-        if proc.returncode != 0:
-            pytest.skip(f"{' '.join(cmd)} failed: {proc.stderr[-1500:]}")
     if not CHROMIUM.exists():
-        pytest.skip("apt-get install chromium did not provide /usr/bin/chromium")
+        pytest.skip(f"{CHROMIUM} is not installed ({INSTALLER} installs Debian's chromium)")
     return CHROMIUM
 
 
