@@ -49,19 +49,34 @@ RECIPES = {
         learning_rate=3e-3,
     ),
     # ISIC-2017 (the 2000 official training pairs at 256x256; shipped split 1400/200/400):
-    # whole images resized to 192x192, the augmentation of other devices and clinics
-    # (colour cast, exposure, zoom, blur, vignetting, noise). Sized for 75 minutes on the
-    # AVX2-only 2-core CPU of this project (~3.5 samples/s): 18 half-epochs of 704 samples.
+    # whole images resized, with the augmentation of other devices and clinics (colour cast,
+    # exposure, zoom, blur, vignetting, noise). Progressive resizing, because on the AVX2-only
+    # 2-core CPU of this project a 128x128 training step is about 2.3x faster per sample than
+    # a 192x192 one (benchmarks/train_speed.py, docs/benchmarks.md): most epochs at 128x128, then
+    # the same weights fine-tuned at 192x192 (the shipped input size) with a lower rate.
+    # Stage overrides apply on top of the shared options; each stage selects its checkpoint
+    # and threshold on the validation split, the last stage's model is the result.
     "isic2017": dict(
         dataset="isic2017",
         patch_size=None,
-        image_size=[192, 192],
-        batch_size=8,
-        epochs=18,
-        steps_per_epoch=88,
         foreground_fraction=0.0,
-        learning_rate=3e-3,
         augment_preset="dermoscopy_field",
+        stages=[
+            dict(
+                image_size=[128, 128],
+                batch_size=16,
+                epochs=18,
+                steps_per_epoch=85,
+                learning_rate=3e-3,
+            ),
+            dict(
+                image_size=[192, 192],
+                batch_size=8,
+                epochs=6,
+                steps_per_epoch=88,
+                learning_rate=1e-3,
+            ),
+        ],
     ),
     # MoNuSeg: 1000x1000 H&E tiles at native resolution, 128x128 patches.
     "monuseg": dict(
@@ -96,9 +111,21 @@ def run(
     recipe = {**RECIPES[dataset], **overrides}
     name = dataset if recipe.get("architecture", "mininet") == "mininet" else f"{dataset}_unet"
     run_dir = out_dir / "runs" / name
-    cfg = TrainConfig(**recipe, data_dir=data_dir, out=str(run_dir), verbose=1).validate()
+    shared = {k: v for k, v in recipe.items() if k != "stages"}
+    stages = recipe.get("stages") or [{}]
     started = time.time()
-    report = train(cfg)
+    stage_reports, init_from = [], None
+    for index, stage in enumerate(stages):
+        # Every stage but the last trains in its own sub-directory; the last one is run_dir.
+        last = index == len(stages) - 1
+        stage_dir = run_dir if last else run_dir.parent / f"{name}_stage{index + 1}"
+        options = {**shared, **stage, **overrides, "init_from": init_from}
+        cfg = TrainConfig(**options, data_dir=data_dir, out=str(stage_dir), verbose=1).validate()
+        report = train(cfg)
+        stage_reports.append(
+            {k: report[k] for k in ("train_seconds", "epochs_run", "best_epoch", "best_val")}
+        )
+        init_from = str(stage_dir / "best.keras")
     wall = time.time() - started
 
     segmenter = KerasSegmenter(run_dir / "best.keras")
@@ -117,8 +144,9 @@ def run(
         "architecture": recipe.get("architecture", "mininet"),
         "recipe": recipe,
         "wall_seconds_total": wall,
-        "train_seconds": report["train_seconds"],
+        "train_seconds": sum(r["train_seconds"] for r in stage_reports),
         "train_patches_per_second": report["train_patches_per_second"],
+        "stages": stage_reports,
         "epochs_run": report["epochs_run"],
         "best_epoch": report["best_epoch"],
         "threshold": report["threshold"],
@@ -150,6 +178,7 @@ def ship_model(run_dir: Path, dataset: str, result: dict) -> Path:
     card["benchmark"] = {k: result[k] for k in ("command", "test", "test_images")}
     card["config"]["out"] = None
     card["config"]["data_dir"] = None
+    card["config"]["init_from"] = None  # a stage of the recipe, not a file the user has
     dest.with_suffix(".json").write_text(json.dumps(card, indent=2, sort_keys=True))
     return dest
 

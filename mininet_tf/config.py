@@ -27,6 +27,7 @@ class TrainConfig:
     out: str = "runs/mininet"  # run directory (created; an existing one needs --resume)
     seed: int = 0
     resume: bool = False
+    init_from: str | None = None  # a .keras model whose weights start training (fine-tuning)
     # --- schedule ---
     epochs: int = 8
     steps_per_epoch: int = 40
@@ -79,6 +80,10 @@ class TrainConfig:
         for key in ("epochs", "steps_per_epoch", "batch_size"):
             if getattr(self, key) < 1:
                 raise ValueError(f"{key} must be >= 1, got {getattr(self, key)}")
+        if not self.learning_rate >= 0.0:  # also refuses NaN
+            raise ValueError(f"learning_rate must be >= 0, got {self.learning_rate}")
+        if not self.weight_decay >= 0.0:
+            raise ValueError(f"weight_decay must be >= 0, got {self.weight_decay}")
         if not 0.0 <= self.loss_alpha <= 1.0:
             raise ValueError(f"loss_alpha must be in [0, 1], got {self.loss_alpha}")
         from mininet_tf.data.pipeline import PRESETS
@@ -94,6 +99,8 @@ class TrainConfig:
             raise ValueError(f"strategy must be one of {strategies}, got {self.strategy!r}")
         if self.shard_policy not in ("off", "data"):
             raise ValueError(f"shard_policy must be off or data, got {self.shard_policy!r}")
+        if self.init_from is not None and not str(self.init_from).endswith(".keras"):
+            raise ValueError(f"init_from must be a .keras model file, got {self.init_from!r}")
         if self.lr_reference_batch < 1:
             raise ValueError(f"lr_reference_batch must be >= 1, got {self.lr_reference_batch}")
         return self

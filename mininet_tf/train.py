@@ -109,6 +109,40 @@ def build_model(cfg: TrainConfig):
     )
 
 
+def load_initial_weights(model, path: str | Path) -> None:
+    """Copy every weight of the model saved at ``path`` into ``model``, matched by layer name.
+
+    For fine-tuning a trained model on new data or at a new input size (the graph is fully
+    convolutional, so weights do not depend on H, W). The two graphs must be the same
+    architecture and widths: a missing layer or a shape mismatch is an error naming the file.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise TrainingError(f"{path}: init_from model not found")
+    try:
+        source = keras.models.load_model(path, compile=False)
+    except Exception as err:  # noqa: BLE001  (any unreadable file gets the same clear message)
+        raise TrainingError(f"{path}: cannot load init_from model: {err}") from err
+    by_name = {layer.name: layer for layer in source.layers}
+    for layer in model.layers:
+        if not layer.weights:
+            continue
+        other = by_name.get(layer.name)
+        if other is None:
+            raise TrainingError(
+                f"{path}: has no layer {layer.name!r}; init_from needs a model of the same "
+                "architecture and widths"
+            )
+        shapes = [tuple(w.shape) for w in layer.weights]
+        other_shapes = [tuple(w.shape) for w in other.weights]
+        if shapes != other_shapes:
+            raise TrainingError(
+                f"{path}: layer {layer.name!r} has weights {other_shapes}, the configured "
+                f"model needs {shapes} (other widths?)"
+            )
+        layer.set_weights(other.get_weights())
+
+
 def float32_copy(model, cfg: TrainConfig):
     """``model`` itself when it computes in float32, else the same graph built with float32
     layers sharing nothing but a copy of its (float32) weights: what is evaluated and shipped."""
@@ -374,6 +408,9 @@ def _train(cfg: TrainConfig, run_dir: Path, cluster) -> dict:
             print(f"resuming {run_dir} after epoch {initial_epoch}", flush=True)
         else:
             model = build_model(cfg)
+            if cfg.init_from:
+                load_initial_weights(model, cfg.init_from)
+                print(f"initial weights from {cfg.init_from}", flush=True)
             compile_model(model, dataclasses.replace(cfg, learning_rate=learning_rate))
         if cfg.sync_batchnorm and cluster.replicas > 1:
             distribute.synchronize_batchnorm(model)

@@ -244,3 +244,46 @@ def test_augment_preset_option(tmp_path):
         first[name] = next(iter(train_module.make_train_dataset(records, cfg)))[0].numpy()
     np.testing.assert_array_equal(first["off"], first["none"])
     assert not np.array_equal(first["off"], first["field"])
+
+
+def test_init_from_starts_from_the_given_weights(tiny_run, tmp_path):
+    source, _ = tiny_run
+    # Zero epochs are not allowed; one step at a rate of 0 keeps the copied weights untouched.
+    out = tmp_path / "finetune"
+    train(
+        out=str(out),
+        verbose=0,
+        init_from=str(source / "best.keras"),
+        learning_rate=0.0,
+        lr_schedule="constant",
+        **{**TINY, "epochs": 1, "steps_per_epoch": 1, "patch_size": 48},
+    )
+    expected = keras.models.load_model(source / "best.keras", compile=False)
+    got = keras.models.load_model(out / "last.keras", compile=False)
+    trainable = {id(w) for w in got.trainable_weights}
+    compared = 0
+    for layer in got.layers:
+        for w, w0 in zip(layer.weights, expected.get_layer(layer.name).weights, strict=True):
+            if id(w) in trainable:  # BatchNorm moving statistics still move at rate 0
+                np.testing.assert_array_equal(np.asarray(w), np.asarray(w0), err_msg=w.path)
+                compared += 1
+    assert compared == len(got.trainable_weights) > 0
+
+
+def test_init_from_rejects_other_widths_naming_the_file(tiny_run, tmp_path):
+    source, _ = tiny_run
+    path = source / "best.keras"
+    with pytest.raises(TrainingError, match=r"best\.keras.*other widths"):
+        train(out=str(tmp_path / "w"), verbose=0, init_from=str(path), widths=[8, 12, 16], **TINY)
+    with pytest.raises(TrainingError, match=r"missing\.keras: init_from model not found"):
+        train(out=str(tmp_path / "m"), verbose=0, init_from=str(tmp_path / "missing.keras"), **TINY)
+    with pytest.raises(ValueError, match="must be a .keras model file"):
+        TrainConfig(init_from="weights.h5").validate()
+
+
+@pytest.mark.parametrize(
+    "option", [{"learning_rate": -1e-3}, {"learning_rate": float("nan")}, {"weight_decay": -1.0}]
+)
+def test_negative_or_nan_rates_are_refused(option):
+    with pytest.raises(ValueError, match=f"{next(iter(option))} must be >= 0"):
+        TrainConfig(**option).validate()
