@@ -37,9 +37,9 @@ EXIT_FAILED = 4
 
 
 def write_result(path: str, result: dict) -> None:
-    from mininet_tf.data.records import atomic_write_text
+    from mininet_lite.files import atomic_write_json
 
-    atomic_write_text(Path(path), json.dumps(result, indent=2, default=str))
+    atomic_write_json(Path(path), result, indent=2, default=str)
 
 
 class _QATLayers:

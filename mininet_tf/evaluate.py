@@ -12,15 +12,15 @@ written into the JSON next to the numbers.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
+from mininet_lite.files import atomic_write_json
 from mininet_tf.cli import exits_on_user_error
-from mininet_tf.data.records import DataError, atomic_write_text
+from mininet_tf.data.records import DataError
 
 
 def evaluate_records(
@@ -128,7 +128,7 @@ def evaluate(
         }
     )
     if json_path is not None:
-        atomic_write_text(Path(json_path), json.dumps(result, indent=2))
+        atomic_write_json(Path(json_path), result, indent=2)
     return result
 
 

@@ -12,14 +12,13 @@ tiling.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 
+from mininet_lite.files import atomic_write_json
 from mininet_lite.runtime import TFLiteSegmenter, card_path, read_card
 from mininet_lite.tiling import InputPolicy, predict_image
-from mininet_tf.data.records import atomic_write_text
 
 #: Largest single Keras forward pass in tile mode; bigger images are tiled.
 DEFAULT_KERAS_TILE = (1024, 1024)
@@ -28,7 +27,7 @@ DEFAULT_KERAS_TILE = (1024, 1024)
 def write_card(model_path: str | Path, card: dict) -> Path:
     """Write (atomically) the JSON card that belongs beside ``model_path``."""
     path = card_path(model_path)
-    atomic_write_text(path, json.dumps(card, indent=2, sort_keys=True, default=_json_default))
+    atomic_write_json(path, card, indent=2, sort_keys=True, default=_json_default)
     return path
 
 

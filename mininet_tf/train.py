@@ -29,6 +29,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from mininet_lite.files import atomic_write_json, dumps_json
 from mininet_tf import distribute
 from mininet_tf.cli import exits_on_user_error
 from mininet_tf.config import TrainConfig, add_config_arguments, resolve_config
@@ -195,11 +196,39 @@ def predict_records(segmenter, records):
     return truths, probs, fovs
 
 
+def warn_no_foreground(what: str, consequence: str) -> None:
+    """Say loudly (a warning and a stderr line) that masks hold no foreground pixel."""
+    import warnings
+
+    message = (
+        f"{what} hold no foreground pixel: F1/Dice are undefined there (1.0 by convention for "
+        f"an empty prediction), so the {consequence} selected on them mean nothing. Check that "
+        "the masks mark the structure with non-zero values (0/255 or 0/1 PNGs)."
+    )
+    warnings.warn(message, stacklevel=2)
+    print(f"WARNING: {message}", file=sys.stderr, flush=True)
+
+
+def check_training_masks(records, sample: int = 64, seed: int = 0) -> None:
+    """Warn when a seeded sample of up to ``sample`` training masks is all background."""
+    from mininet_tf.data.io import read_mask
+
+    labelled = [r for r in records if r.mask is not None]
+    if not labelled:
+        return
+    rng = np.random.default_rng(seed)
+    chosen = rng.choice(len(labelled), size=min(sample, len(labelled)), replace=False)
+    if not any(np.any(read_mask(labelled[i].mask)) for i in chosen):
+        warn_no_foreground(f"{len(chosen)} of the training masks (a seeded sample)", "weights")
+
+
 def validation_scores(segmenter, records, metric: str) -> dict:
     """Best threshold and its score on the validation split, plus AUC and F1 at 0.5."""
     from mininet_tf.metrics import best_threshold, evaluate_all
 
     truths, probs, fovs = predict_records(segmenter, records)
+    if not any(np.any(t[f > 0]) for t, f in zip(truths, fovs, strict=True)):
+        warn_no_foreground(f"the {len(records)} validation masks", "checkpoint and threshold")
     threshold, best = best_threshold(truths, probs, fovs, metric=metric, aggregate="pooled")
     at_half = evaluate_all(truths, probs, fovs, threshold=0.5)["pooled"]
     return {
@@ -389,6 +418,7 @@ def _train(cfg: TrainConfig, run_dir: Path, cluster) -> dict:
     from mininet_tf.model import parameter_counts
 
     splits = load_splits(cfg)
+    check_training_masks(splits["train"], seed=cfg.seed)
     for split, records in splits.items():
         if records and cluster.chief:
             write_manifest(records, run_dir / "manifests" / f"{split}.csv")
@@ -531,9 +561,9 @@ def _train(cfg: TrainConfig, run_dir: Path, cluster) -> dict:
 
         segmenter = KerasSegmenter(best, card=card)
         test = evaluate_records(segmenter, splits["test"])
-        atomic_write_text(run_dir / "eval_test.json", json.dumps(test, indent=2))
+        atomic_write_json(run_dir / "eval_test.json", test, indent=2)
         report["test"] = {k: test["pooled"][k] for k in ("f1", "iou", "auc")}
-    atomic_write_text(run_dir / "report.json", json.dumps(report, indent=2))
+    atomic_write_json(run_dir / "report.json", report, indent=2)
     if cluster.multi_worker:
         distribute.barrier(cluster.strategy)  # the other workers exit with the chief
     return report
@@ -555,7 +585,7 @@ def main(argv=None) -> int:
     except distribute.WorkerFailure as exc:
         print(f"error: {exc}", file=sys.stderr)
         return distribute.EXIT_RESTART
-    print(json.dumps(report, indent=2))
+    print(dumps_json(report, what="report", indent=2))
     return 0
 
 

@@ -137,3 +137,31 @@ def test_cli_errors_are_clear(models, tmp_path):
     done = run("--model", str(models / "m.keras"), "--dataset", "synthetic", "--split", "val")
     assert done.returncode == 0, done.stderr[-1500:]
     assert "pooled" in done.stdout and "per_image" in done.stdout
+
+
+def _background_only_folder(root, n=6, size=32):
+    from PIL import Image
+
+    rng = np.random.default_rng(1)
+    for sub in ("images", "masks"):
+        (root / sub).mkdir(parents=True)
+    for i in range(n):
+        pixels = rng.integers(0, 256, (size, size, 3), dtype=np.uint8)
+        Image.fromarray(pixels).save(root / "images" / f"case{i}.png")
+        Image.fromarray(np.zeros((size, size), np.uint8)).save(root / "masks" / f"case{i}.png")
+    return root
+
+
+def test_undefined_metrics_are_null_in_strict_json_with_a_warning(models, tmp_path):
+    data = _background_only_folder(tmp_path / "empty")
+    out = tmp_path / "r.json"
+    with pytest.warns(UserWarning, match=r"undefined value\(s\).*pooled\.sensitivity"):
+        evaluate(models / "m.keras", "folder", data, "test", json_path=out)
+
+    def refuse(token):
+        raise AssertionError(f"{out} holds the non-JSON token {token}")
+
+    saved = json.loads(out.read_text(), parse_constant=refuse)
+    assert saved["pooled"]["sensitivity"] is None  # no positive pixel: undefined
+    assert saved["pooled"]["auc"] is None  # one class only
+    assert saved["pooled"]["specificity"] is not None

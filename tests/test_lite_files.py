@@ -1,10 +1,20 @@
 """`mininet_lite.files`: which inputs a batch segmentation reads and which outputs it may write."""
 
+import json
+import math
 import os
 
+import numpy as np
 import pytest
 
-from mininet_lite.files import atomic_write_bytes, collect_inputs, plan_outputs
+from mininet_lite.files import (
+    atomic_write_bytes,
+    atomic_write_json,
+    collect_inputs,
+    dumps_json,
+    json_safe,
+    plan_outputs,
+)
 
 
 def _is_png(path):
@@ -75,3 +85,31 @@ def test_atomic_write_keeps_normal_permissions_and_never_leaves_half_a_file(tmp_
         atomic_write_bytes(target, b"second")
     assert target.read_bytes() == b"first"
     assert sorted(p.name for p in target.parent.iterdir()) == ["model.tflite"]  # no temp left
+
+
+def _strict_loads(text):
+    def refuse(token):
+        raise ValueError(f"non-standard JSON token {token}")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_undefined_values_become_null_with_a_warning_naming_them(tmp_path):
+    value = {"pooled": {"f1": 0.5, "sensitivity": float("nan")}, "rows": [np.float32("inf"), 1]}
+    clean, undefined = json_safe(value)
+    assert clean == {"pooled": {"f1": 0.5, "sensitivity": None}, "rows": [None, 1]}
+    assert undefined == ["pooled.sensitivity", "rows[0]"]
+    with pytest.warns(UserWarning, match=r"report: 2 undefined .*pooled\.sensitivity, rows\[0\]"):
+        text = dumps_json(value, what="report")
+    assert _strict_loads(text) == clean
+    path = tmp_path / "r.json"
+    with pytest.warns(UserWarning, match="r.json"):
+        atomic_write_json(path, value, indent=2)
+    assert _strict_loads(path.read_text()) == clean
+
+
+def test_finite_values_pass_unchanged_and_silently(recwarn):
+    value = {"a": [1.0, np.float64(2.5), np.int64(3)], "b": "x", "c": None, "d": -0.0}
+    assert _strict_loads(dumps_json(value)) == {"a": [1.0, 2.5, 3], "b": "x", "c": None, "d": 0.0}
+    assert not recwarn.list
+    assert not math.isnan(json_safe(np.float32(1.5))[0])

@@ -287,3 +287,21 @@ def test_init_from_rejects_other_widths_naming_the_file(tiny_run, tmp_path):
 def test_negative_or_nan_rates_are_refused(option):
     with pytest.raises(ValueError, match=f"{next(iter(option))} must be >= 0"):
         TrainConfig(**option).validate()
+
+
+def test_all_background_masks_train_with_a_loud_warning(tmp_path, capfd):
+    from .test_evaluate import _background_only_folder
+
+    data = _background_only_folder(tmp_path / "empty", n=12)
+    with pytest.warns(UserWarning, match="hold no foreground pixel") as caught:
+        train(dataset="folder", data_dir=str(data), out=str(tmp_path / "run"), verbose=0, **TINY)
+    messages = " ".join(str(w.message) for w in caught)
+    assert "training masks" in messages and "validation masks" in messages
+    assert "WARNING:" in capfd.readouterr().err
+
+    def refuse(token):
+        raise AssertionError(f"non-JSON token {token}")
+
+    for name in ("best.json", "report.json", "eval_test.json"):  # strict JSON: null, not NaN
+        json.loads((tmp_path / "run" / name).read_text(), parse_constant=refuse)
+    assert json.loads((tmp_path / "run" / "report.json").read_text())["test"]["auc"] is None

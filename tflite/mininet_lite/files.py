@@ -87,3 +87,51 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def json_safe(value, _path: str = "", _undefined: list | None = None):
+    """``value`` with every NaN or infinite float replaced by None (JSON null).
+
+    Returns ``(clean, undefined)``: ``undefined`` lists the dotted paths that were replaced, so
+    callers can warn about them. Metrics are NaN when undefined (no positive pixels, one class
+    only); JSON has no NaN, and strict parsers reject the ``NaN`` token Python writes.
+    """
+    import math
+
+    undefined = [] if _undefined is None else _undefined
+    if isinstance(value, dict):
+        clean = {
+            k: json_safe(v, f"{_path}.{k}" if _path else str(k), undefined)[0]
+            for k, v in value.items()
+        }
+    elif isinstance(value, list | tuple):
+        clean = [json_safe(v, f"{_path}[{i}]", undefined)[0] for i, v in enumerate(value)]
+    elif hasattr(value, "item") and getattr(value, "ndim", None) == 0:  # numpy scalar
+        return json_safe(value.item(), _path, undefined)
+    elif isinstance(value, float) and not math.isfinite(value):
+        undefined.append(_path or "<value>")
+        clean = None
+    else:
+        clean = value
+    return clean, undefined
+
+
+def dumps_json(value, *, what: str = "JSON", **kwargs) -> str:
+    """Strict JSON text of ``value``: NaN/Infinity become null with a warning naming them
+    (``what`` says whose values they are), and the encoder refuses any that remain."""
+    import json
+    import warnings
+
+    clean, undefined = json_safe(value)
+    if undefined:
+        shown = ", ".join(undefined[:8]) + (" ..." if len(undefined) > 8 else "")
+        warnings.warn(
+            f"{what}: {len(undefined)} undefined value(s) (NaN/Infinity) written as null: {shown}",
+            stacklevel=2,
+        )
+    return json.dumps(clean, allow_nan=False, **kwargs)
+
+
+def atomic_write_json(path: str | Path, value, **kwargs) -> Path:
+    """`dumps_json` written atomically (``kwargs``: json.dumps options such as indent)."""
+    return atomic_write_bytes(path, dumps_json(value, what=str(path), **kwargs).encode())
