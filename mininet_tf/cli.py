@@ -34,3 +34,27 @@ def exits_on_user_error(*extra: type[BaseException]) -> Callable:
         return wrapper
 
     return decorate
+
+
+def interactive() -> bool:
+    """True when stderr is a terminal: progress bars then; plain lines in redirected logs."""
+    return sys.stderr.isatty()
+
+
+def progress(items, desc: str, *, enabled: bool = True):
+    """Iterate ``items`` with progress: a tqdm bar on a terminal, else a plain line to stderr
+    about every tenth item (no carriage returns or ANSI codes in log files)."""
+    items = list(items)
+    if not enabled:
+        yield from items
+        return
+    if interactive():
+        from tqdm import tqdm
+
+        yield from tqdm(items, desc=desc, unit="image")
+        return
+    every = max(1, len(items) // 10)
+    for index, item in enumerate(items, 1):
+        yield item
+        if index % every == 0 or index == len(items):
+            print(f"{desc}: {index}/{len(items)}", file=sys.stderr, flush=True)

@@ -20,6 +20,7 @@ import numpy as np
 
 from mininet_lite.files import atomic_write_json
 from mininet_tf.cli import exits_on_user_error
+from mininet_tf.cli import progress as show_progress
 from mininet_tf.data.records import DataError
 
 
@@ -43,8 +44,6 @@ def evaluate_records(
         overwrite: allow replacing existing files in ``save_predictions``.
         progress: show a progress bar (tqdm) over the images.
     """
-    from tqdm import tqdm
-
     from mininet_tf.data.io import read_record
     from mininet_tf.metrics import SegmentationMeter
     from mininet_tf.visualize import error_overlay, probability_png, save_png
@@ -56,7 +55,7 @@ def evaluate_records(
     per_image = []
     seconds = 0.0
     has_fov = False
-    for record in tqdm(records, desc="evaluate", unit="image", disable=not progress):
+    for record in show_progress(records, "evaluate", enabled=progress):
         image, mask, fov = read_record(record)
         if mask is None:
             raise DataError(f"{record.image}: no ground-truth mask to evaluate against")
@@ -148,6 +147,7 @@ def main(argv=None) -> int:
     parser.add_argument("--save-predictions", help="folder for probability/mask/overlay PNGs")
     parser.add_argument("--val-fraction", type=float, default=0.2)
     parser.add_argument("--seed", type=int, default=0, help="seed of the validation carve")
+    parser.add_argument("--verbose", action="store_true", help="show TensorFlow's native logs too")
     parser.add_argument("--threads", type=int, help="TFLite interpreter threads")
     parser.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     args = parser.parse_args(argv)

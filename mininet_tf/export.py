@@ -715,6 +715,7 @@ def main(argv=None) -> int:
     parser.add_argument("--eval-dataset", help="measure the exported file on this dataset")
     parser.add_argument("--eval-data-dir")
     parser.add_argument("--eval-split", default="test")
+    parser.add_argument("--verbose", action="store_true", help="show TensorFlow's native logs too")
     parser.add_argument("--threads", type=int, help="interpreter threads for --eval-*")
     parser.add_argument("--seed", type=int, default=0, help="calibration sampling seed")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing export")

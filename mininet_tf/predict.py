@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from mininet_tf.cli import exits_on_user_error
+from mininet_tf.cli import progress as show_progress
 from mininet_tf.data.records import DataError
 
 
@@ -46,10 +47,8 @@ def predict(
     segmenter = load_segmenter(model, threshold=threshold, threads=threads)
     files = collect_inputs(inputs)
     targets = plan_outputs(files, out, overwrite=overwrite)
-    from tqdm import tqdm
-
     summaries = []
-    for f in tqdm(files, desc="predict", unit="image", disable=not progress):
+    for f in show_progress(files, "predict", enabled=progress):
         image = read_image(f)
         prob = segmenter.predict(image)
         pred = prob >= segmenter.threshold
@@ -74,6 +73,7 @@ def main(argv=None) -> int:
     parser.add_argument("inputs", nargs="+", help="image files and/or folders of images")
     parser.add_argument("--out", required=True, help="output folder")
     parser.add_argument("--threshold", type=float, help="override the card's threshold")
+    parser.add_argument("--verbose", action="store_true", help="show TensorFlow's native logs too")
     parser.add_argument("--threads", type=int, help="TFLite interpreter threads")
     parser.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     args = parser.parse_args(argv)

@@ -31,7 +31,7 @@ import numpy as np
 
 from mininet_lite.files import atomic_write_json, dumps_json
 from mininet_tf import distribute
-from mininet_tf.cli import exits_on_user_error
+from mininet_tf.cli import exits_on_user_error, interactive
 from mininet_tf.config import TrainConfig, add_config_arguments, resolve_config
 from mininet_tf.data.records import DataError, atomic_write_text, write_manifest
 
@@ -487,7 +487,8 @@ def _train(cfg: TrainConfig, run_dir: Path, cluster) -> dict:
             callbacks=callbacks,
             # The tf.data pipeline shuffles (seeded); Keras' own flag would only warn.
             shuffle=False,
-            verbose=1 if cfg.verbose else 0,
+            # A bar on a terminal; one plain line per epoch in a redirected log.
+            verbose=(1 if interactive() else 2) if cfg.verbose else 0,
         )
     except Exception as exc:
         if cluster.multi_worker and distribute.is_peer_failure(exc):
@@ -586,7 +587,27 @@ def main(argv=None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return distribute.EXIT_RESTART
     print(dumps_json(report, what="report", indent=2))
+    print(next_steps(cfg, report))
     return 0
+
+
+def next_steps(cfg: TrainConfig, report: dict) -> str:
+    """Where the model is and the commands a user runs next."""
+    run_dir = Path(cfg.out)
+    best = run_dir / "best.keras"
+    data = f" --data-dir {cfg.data_dir}" if cfg.data_dir else ""
+    return "\n".join(
+        [
+            f"model: {best} (card {best.with_suffix('.json')}, threshold {report.get('threshold')})",
+            "next:",
+            f"  python -m mininet_tf.evaluate --model {best} --dataset {cfg.dataset}{data} "
+            "--split test",
+            f"  python -m mininet_tf.predict --model {best} my_images/ --out predictions/",
+            f"  python -m mininet_tf.export --model {best} --mode int8 "
+            f"--out {run_dir / 'model_int8.tflite'}",
+            f"  tensorboard --logdir {run_dir / 'tensorboard'}",
+        ]
+    )
 
 
 if __name__ == "__main__":

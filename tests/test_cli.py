@@ -47,3 +47,60 @@ def test_success_passes_through_and_metadata_is_kept():
 def test_bugs_keep_their_traceback():
     with pytest.raises(KeyError):
         _main_raising(KeyError("bug"))()
+
+
+def test_plain_progress_lines_when_not_a_terminal(capsys, monkeypatch):
+    from mininet_tf import cli
+
+    monkeypatch.setattr(cli, "interactive", lambda: False)
+    assert list(cli.progress(range(25), "predict")) == list(range(25))
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0] == "predict: 2/25" and lines[-1] == "predict: 25/25"
+    assert len(lines) == 13
+    assert list(cli.progress([1, 2], "x", enabled=False)) == [1, 2]
+    assert capsys.readouterr().err == ""
+
+
+def test_quiet_logs_only_for_commands_without_verbose(monkeypatch):
+    from mininet_tf._logs import command_line_run, wants_native_logs
+
+    monkeypatch.delenv("MININET_TF_LOGS", raising=False)
+    assert command_line_run(["-m", "--epochs", "2"])
+    assert command_line_run(["/venv/bin/mininet-train"])
+    assert not command_line_run(["/venv/bin/pytest"]) and not command_line_run([])
+    assert wants_native_logs(["mininet-train", "--verbose", "2"])
+    assert not wants_native_logs(["mininet-predict", "a.png"])
+    monkeypatch.setenv("MININET_TF_LOGS", "1")
+    assert wants_native_logs(["mininet-predict", "a.png"])
+
+
+@pytest.mark.slow
+def test_train_command_is_quiet_plain_and_says_what_next(tmp_path):
+    """Redirected like a CI log: no TensorFlow start-up lines, no ANSI/carriage-return
+    progress bars, and the run ends by naming the model and the next commands."""
+    import os
+    import subprocess
+    import sys
+
+    from .conftest import ROOT
+
+    out = tmp_path / "run"
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("MININET_TF_LOGS", "TF_CPP_MIN_LOG_LEVEL")
+    }
+    args = ["--epochs", "1", "--steps-per-epoch", "2", "--batch-size", "2", "--patch-size", "32"]
+    done = subprocess.run(
+        [sys.executable, "-m", "mininet_tf.train", *args, "--out", str(out)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr
+    logs = done.stdout + done.stderr
+    for noise in ("absl::InitializeLog", "cudart_stub", "cuda_", "\x1b[", "\r"):
+        assert noise not in logs, noise
+    assert f"model: {out / 'best.keras'}" in done.stdout
+    assert "python -m mininet_tf.evaluate --model" in done.stdout
+    assert "tensorboard --logdir" in done.stdout
