@@ -109,6 +109,52 @@ class TrainConfig:
         return dataclasses.asdict(self)
 
 
+#: `--help` text of every option (tests/test_train.py checks that none is missing).
+HELP = {
+    "dataset": "loader name (mininet_tf.data.DATASETS: drive, stare, chase_db1, isic2017, ph2, "
+    "monuseg, folder, ...), 'manifest', or 'synthetic' (the embedded default, no download)",
+    "data_dir": "dataset root in its official layout; for 'manifest', a folder of "
+    "train/val/test.csv",
+    "val_fraction": "share of the training split carved out for validation (checkpoint and "
+    "threshold selection) when the dataset has no validation split",
+    "out": "run directory; created, and an existing non-empty one is refused (see --resume)",
+    "seed": "seed of the split carving, patch sampling, augmentation and weights",
+    "resume": "continue the interrupted run in --out with its saved options",
+    "init_from": "a .keras model whose weights start training (fine-tuning; same widths)",
+    "epochs": "number of epochs",
+    "steps_per_epoch": "optimizer steps per epoch",
+    "batch_size": "global batch size (all replicas together)",
+    "patch_size": "train on random square patches of this size (tiled inference); 'none' with "
+    "--image-size",
+    "image_size": "train on whole images resized to H W (resize inference), e.g. 192 192",
+    "foreground_fraction": "share of patches centred on a foreground pixel (patch training)",
+    "augment": "random flips, rotations, scale and photometric augmentation",
+    "augment_preset": "augmentation preset (mininet_tf.data.pipeline.PRESETS), e.g. default, "
+    "dermoscopy, dermoscopy_field",
+    "optimizer": "adam, adamw or sgd (Nesterov momentum 0.9)",
+    "learning_rate": "initial learning rate (>= 0)",
+    "lr_schedule": "constant, or cosine (decays to 1%% of the rate over all steps)",
+    "weight_decay": "decoupled weight decay (adamw only)",
+    "loss_alpha": "loss = alpha * (Dice + Jaccard) / 2 + (1 - alpha) * BCE, alpha in [0, 1]",
+    "architecture": "mininet, or unet (the standard U-Net baseline)",
+    "widths": "channels per resolution level, shallow to deep (the last is the bottleneck)",
+    "expansion": "Expand-Squeeze expansion ratio",
+    "dmres_scales": "DMRes branch resolution divisors",
+    "upsampling": "nearest (any input size) or bilinear (fixed input size only)",
+    "threshold_metric": "validation metric the decision threshold maximises (f1)",
+    "eval_tile": "largest Keras forward pass at validation/test inference (tile mode)",
+    "verbose": "0 silent, 1 progress (a bar on a terminal, one line per epoch in a log); "
+    "also shows TensorFlow's native logs",
+    "precision": "float32, or mixed_bfloat16 (faster only on CPUs with bf16 units; the saved "
+    "model is float32)",
+    "strategy": "auto, one-device, mirrored, multi-worker or tpu (docs/distributed.md)",
+    "shard_policy": "input pipelines per replica: off (own seed each) or data (one sharded stream)",
+    "sync_batchnorm": "BatchNorm statistics over the global batch when replicas > 1",
+    "scale_lr": "scale the learning rate linearly with batch_size / lr_reference_batch",
+    "lr_reference_batch": "the batch size --learning-rate was tuned at (with --scale-lr)",
+}
+
+
 def _base_type(tp):
     """(python type, is_list) of a field annotation such as ``list[int] | None``."""
     if isinstance(tp, str):
@@ -148,12 +194,19 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
     for f in dataclasses.fields(TrainConfig):
         flag = "--" + f.name.replace("_", "-")
         tp, is_list = _base_type(f.type)
+        # The real default is shown, but argparse's stays None so that resolve_config can
+        # tell an option given on the command line from one left to the config file.
+        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
+        shown = " ".join(map(str, default)) if isinstance(default, list) else default
+        help_text = f"{HELP[f.name]} (default: {shown})"
         if tp is bool:
-            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=None)
+            parser.add_argument(
+                flag, action=argparse.BooleanOptionalAction, default=None, help=help_text
+            )
         elif is_list:
-            parser.add_argument(flag, type=tp, nargs="+", default=None)
+            parser.add_argument(flag, type=tp, nargs="+", default=None, help=help_text)
         else:
-            parser.add_argument(flag, type=_none_or(tp), default=None)
+            parser.add_argument(flag, type=_none_or(tp), default=None, help=help_text)
 
 
 def _none_or(tp):

@@ -305,3 +305,23 @@ def test_all_background_masks_train_with_a_loud_warning(tmp_path, capfd):
     for name in ("best.json", "report.json", "eval_test.json"):  # strict JSON: null, not NaN
         json.loads((tmp_path / "run" / name).read_text(), parse_constant=refuse)
     assert json.loads((tmp_path / "run" / "report.json").read_text())["test"]["auc"] is None
+
+
+def test_every_option_has_help_text_and_its_default():
+    import argparse
+    import dataclasses
+
+    from mininet_tf.config import add_config_arguments
+
+    parser = argparse.ArgumentParser()
+    add_config_arguments(parser)
+    text = " ".join(parser.format_help().split())
+    for f in dataclasses.fields(TrainConfig):
+        action = next(a for a in parser._actions if a.dest == f.name)
+        assert action.help and "(default: " in action.help, f.name
+    assert "--learning-rate LEARNING_RATE initial learning rate (>= 0) (default: 0.003)" in text
+    assert "(default: 16 24 30 40)" in text
+    # argparse's own default stays None: flags left out do not override a --config file
+    assert all(
+        parser.parse_args([]).__dict__[f.name] is None for f in dataclasses.fields(TrainConfig)
+    )
