@@ -100,12 +100,13 @@ def evaluate(
     threads: int | None = None,
     overwrite: bool = False,
     progress: bool = False,
+    verify: bool = True,
 ) -> dict:
     """Evaluate ``model`` on one split of a dataset; optionally write the JSON report."""
     from mininet_tf.data import get_split
     from mininet_tf.inference import load_segmenter
 
-    segmenter = load_segmenter(model, threshold=threshold, threads=threads)
+    segmenter = load_segmenter(model, threshold=threshold, threads=threads, verify=verify)
     records = get_split(dataset, data_dir, split, val_fraction=val_fraction, seed=seed)
     if json_path is not None and Path(json_path).exists() and not overwrite:
         raise FileExistsError(f"{json_path}: exists; refusing to overwrite (pass --overwrite)")
@@ -150,6 +151,12 @@ def main(argv=None) -> int:
     parser.add_argument("--verbose", action="store_true", help="show TensorFlow's native logs too")
     parser.add_argument("--threads", type=int, help="TFLite interpreter threads")
     parser.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    parser.add_argument(
+        "--no-verify",
+        dest="verify",
+        action="store_false",
+        help="load a .tflite even if it differs from the sha256 in its card",
+    )
     args = parser.parse_args(argv)
     result = evaluate(
         args.model,
@@ -164,6 +171,7 @@ def main(argv=None) -> int:
         threads=args.threads,
         overwrite=args.overwrite,
         progress=True,
+        verify=args.verify,
     )
     keys = ("f1", "dice", "iou", "auc", "sensitivity", "specificity", "accuracy", "mcc")
     print(

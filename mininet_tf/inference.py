@@ -97,8 +97,11 @@ class KerasSegmenter:
         return predict_image(self.forward, image, self.policy, fixed_size=False)[..., 0]
 
 
-def load_segmenter(path: str | Path, *, threshold=None, threads: int | None = None):
-    """A `KerasSegmenter` or `TFLiteSegmenter` for ``path``, chosen by its suffix."""
+def load_segmenter(
+    path: str | Path, *, threshold=None, threads: int | None = None, verify: bool = True
+):
+    """A `KerasSegmenter` or `TFLiteSegmenter` for ``path``, chosen by its suffix.
+    ``verify``: check a `.tflite` against the sha256 its card records before loading."""
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"{path}: model file not found")
@@ -106,5 +109,5 @@ def load_segmenter(path: str | Path, *, threshold=None, threads: int | None = No
     if suffix == ".keras":
         return KerasSegmenter(path, threshold=threshold)
     if suffix == ".tflite":
-        return TFLiteSegmenter(path, threads=threads, threshold=threshold)
+        return TFLiteSegmenter(path, threads=threads, threshold=threshold, verify=verify)
     raise ValueError(f"{path}: unknown model format {suffix!r}; expected .keras or .tflite")

@@ -37,6 +37,7 @@ def predict(
     threads: int | None = None,
     overwrite: bool = False,
     progress: bool = False,
+    verify: bool = True,
 ) -> list[dict]:
     """Run ``model`` (path to .keras/.tflite) on ``inputs``; returns one summary per image."""
     from mininet_lite.files import plan_outputs
@@ -44,7 +45,7 @@ def predict(
     from mininet_tf.inference import load_segmenter
     from mininet_tf.visualize import mask_overlay, probability_png, save_png
 
-    segmenter = load_segmenter(model, threshold=threshold, threads=threads)
+    segmenter = load_segmenter(model, threshold=threshold, threads=threads, verify=verify)
     files = collect_inputs(inputs)
     targets = plan_outputs(files, out, overwrite=overwrite)
     summaries = []
@@ -76,6 +77,12 @@ def main(argv=None) -> int:
     parser.add_argument("--verbose", action="store_true", help="show TensorFlow's native logs too")
     parser.add_argument("--threads", type=int, help="TFLite interpreter threads")
     parser.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    parser.add_argument(
+        "--no-verify",
+        dest="verify",
+        action="store_false",
+        help="load a .tflite even if it differs from the sha256 in its card",
+    )
     args = parser.parse_args(argv)
     summaries = predict(
         args.model,
@@ -85,6 +92,7 @@ def main(argv=None) -> int:
         threads=args.threads,
         overwrite=args.overwrite,
         progress=True,
+        verify=args.verify,
     )
     for s in summaries:
         print(f"{s['input']} -> {s['mask']} (foreground {100 * s['foreground_fraction']:.1f}%)")

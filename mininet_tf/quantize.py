@@ -99,7 +99,8 @@ def select_threshold(out: Path, policy, records, metric: str = "f1") -> tuple[fl
     from mininet_tf.metrics import best_threshold
     from mininet_tf.train import predict_records
 
-    segmenter = TFLiteSegmenter(out, policy=policy, threshold=0.5)
+    # Mid-export: the card beside ``out`` is not written yet (or is the previous export's).
+    segmenter = TFLiteSegmenter(out, policy=policy, threshold=0.5, verify=False)
     truths, probs, fovs = predict_records(segmenter, records)
     return best_threshold(truths, probs, fovs, metric=metric, aggregate="pooled")
 

@@ -229,3 +229,41 @@ def test_exif_orientation_same_in_infer_and_predict(models, no_tf_env, tmp_path)
         want = read_png(tmp_path / f"{name}_upright" / "phone_prob.png")
         assert got.shape == (60, 40)
         np.testing.assert_array_equal(got, want)
+
+
+def test_damaged_model_is_refused_against_its_card_sha256(models, images, no_tf_env, tmp_path):
+    """Flipped bytes in a .tflite: a clear error naming the file (infer and predict), before
+    the interpreter sees it; --no-verify loads it anyway."""
+    import shutil
+
+    _, folder = models
+    damaged = tmp_path / "damaged.tflite"
+    shutil.copy(folder / "small_float32.tflite", damaged)
+    shutil.copy(folder / "small_float32.json", damaged.with_suffix(".json"))
+    data = bytearray(damaged.read_bytes())
+    data[-200] ^= 0xFF  # a byte inside the weights: the model still parses
+    damaged.write_bytes(bytes(data))
+
+    result = run_infer(no_tf_env, "--model", damaged, images / "a.png", "--out", tmp_path / "o")
+    assert result.returncode == 2, result.stderr
+    assert f"{damaged}: sha256" in result.stderr and "--no-verify" in result.stderr
+    assert "Traceback" not in result.stderr and not (tmp_path / "o").exists()
+    with pytest.raises(ValueError, match="differs from its card damaged.json"):
+        predict(damaged, [images / "a.png"], tmp_path / "p")
+    # Unchecked, this damage breaks the graph: still one clear line, never a traceback.
+    result = run_infer(
+        no_tf_env, "--model", damaged, images / "a.png", "--out", tmp_path / "o", "--no-verify"
+    )
+    assert result.returncode == 2, result.stderr
+    assert f"{damaged}: not a valid .tflite model" in result.stderr
+    assert "Traceback" not in result.stderr
+    # the untouched model still passes the check
+    result = run_infer(
+        no_tf_env,
+        "--model",
+        folder / "small_float32.tflite",
+        images / "a.png",
+        "--out",
+        tmp_path / "ok",
+    )
+    assert result.returncode == 0, result.stderr

@@ -112,9 +112,11 @@ def save_png(path: Path, array: np.ndarray) -> None:
     atomic_write_bytes(path, buffer.getvalue())
 
 
-def infer(model, inputs, out, *, threads=None, threshold=None, overwrite=False) -> list[dict]:
+def infer(
+    model, inputs, out, *, threads=None, threshold=None, overwrite=False, verify=True
+) -> list[dict]:
     """Run ``model`` on ``inputs`` and write the PNGs into ``out``; one summary per image."""
-    segmenter = TFLiteSegmenter(model, threads=threads, threshold=threshold)
+    segmenter = TFLiteSegmenter(model, threads=threads, threshold=threshold, verify=verify)
     files = collect_inputs(inputs, is_image_file)
     targets = plan_outputs(files, out, overwrite=overwrite)
     summaries = []
@@ -151,6 +153,12 @@ def main(argv=None) -> int:
     parser.add_argument("--threads", type=int, help="interpreter threads (default: runtime's)")
     parser.add_argument("--threshold", type=float, help="override the card's threshold")
     parser.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    parser.add_argument(
+        "--no-verify",
+        dest="verify",
+        action="store_false",
+        help="load the model even if it differs from the sha256 in its card",
+    )
     args = parser.parse_args(argv)
     if args.threads is not None and args.threads < 1:
         parser.error("--threads must be >= 1")
@@ -162,6 +170,7 @@ def main(argv=None) -> int:
             threads=args.threads,
             threshold=args.threshold,
             overwrite=args.overwrite,
+            verify=args.verify,
         )
     except (ValueError, FileNotFoundError, FileExistsError, ImportError) as exc:
         print(f"error: {exc}", file=sys.stderr)

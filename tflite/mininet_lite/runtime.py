@@ -28,9 +28,9 @@ def load_interpreter(path: str | Path, threads: int | None = None):
             ) from exc
     try:
         interpreter = Interpreter(model_path=str(path), num_threads=threads)
-    except ValueError as exc:
+        interpreter.allocate_tensors()
+    except (ValueError, RuntimeError) as exc:  # RuntimeError: a delegate cannot prepare it
         raise ValueError(f"{path}: not a valid .tflite model ({exc})") from exc
-    interpreter.allocate_tensors()
     return interpreter
 
 
@@ -50,6 +50,34 @@ def read_card(model_path: str | Path) -> dict:
         raise ValueError(f"{path}: model card is not valid JSON ({exc})") from exc
 
 
+def file_sha256(path: str | Path) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def verify_model_file(path: str | Path, card: dict) -> None:
+    """Refuse a model file whose sha256 differs from the one its card records.
+
+    A damaged or swapped `.tflite` otherwise gives silently different masks, or crashes the
+    interpreter with no message. Cards without a ``sha256`` (hand-made) are not checked.
+    """
+    expected = card.get("sha256")
+    if not expected:
+        return
+    actual = file_sha256(path)
+    if actual != expected:
+        raise ValueError(
+            f"{path}: sha256 {actual[:16]}... differs from its card {card_path(path).name} "
+            f"({expected[:16]}...): the file is damaged or is not the model the card describes. "
+            "Re-download or re-export it (or pass --no-verify to load it anyway)."
+        )
+
+
 class TFLiteSegmenter:
     """A `.tflite` Mini-Net with its card: image in, probability map out.
 
@@ -58,13 +86,24 @@ class TFLiteSegmenter:
         threads: interpreter threads (None: the runtime's default).
         policy: input policy; default from the card, else tiles of the model's input size.
         threshold: decision threshold; default from the card, else 0.5.
+        verify: check the file against the sha256 in its card before loading it.
     """
 
-    def __init__(self, path, threads=None, policy: InputPolicy | None = None, threshold=None):
+    def __init__(
+        self,
+        path,
+        threads=None,
+        policy: InputPolicy | None = None,
+        threshold=None,
+        *,
+        verify: bool = True,
+    ):
         self.path = Path(path)
         if not self.path.is_file():
             raise FileNotFoundError(f"{self.path}: model file not found")
         self.card = read_card(self.path)
+        if verify:
+            verify_model_file(self.path, self.card)
         self.interpreter = load_interpreter(self.path, threads)
         self._input = self.interpreter.get_input_details()[0]
         self._output = self.interpreter.get_output_details()[0]
@@ -93,7 +132,10 @@ class TFLiteSegmenter:
         else:
             x = batch.astype(dtype)
         self.interpreter.set_tensor(self._input["index"], x)
-        self.interpreter.invoke()
+        try:
+            self.interpreter.invoke()
+        except RuntimeError as exc:
+            raise ValueError(f"{self.path}: the model failed to run ({exc})") from exc
         y = self.interpreter.get_tensor(self._output["index"])
         if y.dtype in (np.uint8, np.int8):
             scale, zero = self._output["quantization"]
