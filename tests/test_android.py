@@ -30,6 +30,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+# Exports, QAT or external tools: outside the fast loop (pytest -m "not slow").
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[1]
 ANDROID = ROOT / "android_demo"
 APP = ANDROID / "app"

@@ -21,7 +21,7 @@ from mininet_tf.data.matching import SPLITS_DIR
 REPO = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("MININET_DATA_DIR", REPO.parent / "shared" / "data")).expanduser()
 
-pytestmark = pytest.mark.shared_data
+pytestmark = [pytest.mark.shared_data, pytest.mark.slow]
 
 
 def dataset_dir(name: str) -> Path:

@@ -16,6 +16,9 @@ from mininet_tf.data.io import read_image
 from mininet_tf.inference import KerasSegmenter, write_card
 from mininet_tf.model import build_mininet, count_macs
 
+# Exports, QAT or external tools: outside the fast loop (pytest -m "not slow").
+pytestmark = pytest.mark.slow
+
 SMALL_WIDTHS = (8, 16, 24)
 SIZE = 64
 #: Ops of Keras 3's nearest UpSampling2D (a repeat) that must not appear in exports.

@@ -15,6 +15,9 @@ from mininet_tf import quantize as qt
 from .conftest import ROOT
 from .test_export import REPEAT_OPS, SIZE, keras_probs, sample_images, small_model
 
+# Exports, QAT or external tools: outside the fast loop (pytest -m "not slow").
+pytestmark = pytest.mark.slow
+
 #: Steps and learning rate small enough that the fine-tune barely moves the weights, so the
 #: int8 file can be compared with the float model (the test is about the pipeline's fidelity).
 TINY = dict(epochs=1, steps_per_epoch=3, batch_size=4, learning_rate=1e-6)

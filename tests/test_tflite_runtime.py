@@ -17,6 +17,9 @@ from mininet_tf.predict import predict
 from .conftest import ROOT
 from .test_export import SIZE, keras_probs, small_model
 
+# Exports, QAT or external tools: outside the fast loop (pytest -m "not slow").
+pytestmark = pytest.mark.slow
+
 INFER = ROOT / "tflite" / "infer.py"
 BLOCKED = ("tensorflow", "keras", "tf_keras", "mininet_tf")
 

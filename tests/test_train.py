@@ -157,6 +157,7 @@ def test_cli_reports_bad_dataset_path(tmp_path):
     assert "missing" in done.stderr and "Traceback" not in done.stderr
 
 
+@pytest.mark.slow
 def test_resume_after_kill_keeps_finished_epochs(tmp_path):
     out = tmp_path / "killed"
     args = [
@@ -208,6 +209,7 @@ def test_resume_after_kill_keeps_finished_epochs(tmp_path):
     assert json.loads(state.read_text())["epochs_done"] == 3
 
 
+@pytest.mark.slow
 def test_mixed_bfloat16_trains_in_bf16_and_ships_float32(tmp_path):
     """precision=mixed_bfloat16: the fitted model computes in bf16, but best.keras (what is
     evaluated, exported and shipped) is a float32 graph with the same weights."""
@@ -246,6 +248,7 @@ def test_augment_preset_option(tmp_path):
     assert not np.array_equal(first["off"], first["field"])
 
 
+@pytest.mark.slow
 def test_init_from_starts_from_the_given_weights(tiny_run, tmp_path):
     source, _ = tiny_run
     # Zero epochs are not allowed; one step at a rate of 0 keeps the copied weights untouched.
@@ -270,6 +273,7 @@ def test_init_from_starts_from_the_given_weights(tiny_run, tmp_path):
     assert compared == len(got.trainable_weights) > 0
 
 
+@pytest.mark.slow
 def test_init_from_rejects_other_widths_naming_the_file(tiny_run, tmp_path):
     source, _ = tiny_run
     path = source / "best.keras"
@@ -289,6 +293,7 @@ def test_negative_or_nan_rates_are_refused(option):
         TrainConfig(**option).validate()
 
 
+@pytest.mark.slow
 def test_all_background_masks_train_with_a_loud_warning(tmp_path, capfd):
     from .test_evaluate import _background_only_folder
 

@@ -33,6 +33,7 @@ def test_unknown_name_is_a_clear_error():
 
 
 @pytest.mark.shared_data
+@pytest.mark.slow
 @pytest.mark.parametrize("name", SHIPPED)
 def test_shipped_model_reproduces_its_recorded_test_figures(name):
     from mininet_tf.evaluate import evaluate
