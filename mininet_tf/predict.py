@@ -40,14 +40,15 @@ def predict(
     verify: bool = True,
 ) -> list[dict]:
     """Run ``model`` (path to .keras/.tflite) on ``inputs``; returns one summary per image."""
-    from mininet_lite.files import plan_outputs
+    from mininet_lite.files import plan_outputs, prepare_output_folder
     from mininet_tf.data.io import read_image
     from mininet_tf.inference import load_segmenter
     from mininet_tf.visualize import mask_overlay, probability_png, save_png
 
-    segmenter = load_segmenter(model, threshold=threshold, threads=threads, verify=verify)
     files = collect_inputs(inputs)
     targets = plan_outputs(files, out, overwrite=overwrite)
+    segmenter = load_segmenter(model, threshold=threshold, threads=threads, verify=verify)
+    prepare_output_folder(out)
     summaries = []
     for f in show_progress(files, "predict", enabled=progress):
         image = read_image(f)

@@ -113,3 +113,15 @@ def test_finite_values_pass_unchanged_and_silently(recwarn):
     assert _strict_loads(dumps_json(value)) == {"a": [1.0, 2.5, 3], "b": "x", "c": None, "d": 0.0}
     assert not recwarn.list
     assert not math.isnan(json_safe(np.float32(1.5))[0])
+
+
+def test_output_folder_is_created_and_proved_writable(tmp_path):
+    from mininet_lite.files import prepare_output_folder
+
+    out = prepare_output_folder(tmp_path / "a" / "b")
+    assert out.is_dir() and list(out.iterdir()) == []  # the probe file is gone
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    with pytest.raises(ValueError, match=r"--out .*file/sub: cannot write the output folder"):
+        prepare_output_folder(blocker / "sub")
+    assert blocker.read_text() == "not a folder"

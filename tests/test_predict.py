@@ -10,7 +10,7 @@ from PIL import Image
 from mininet_tf.data.records import DataError
 from mininet_tf.inference import write_card
 from mininet_tf.model import build_mininet
-from mininet_tf.predict import collect_inputs, predict
+from mininet_tf.predict import collect_inputs, main, predict
 
 from .test_train import _env
 
@@ -112,3 +112,11 @@ def test_cli(model_path, images, tmp_path):
         env=_env(),
     )
     assert done.returncode == 2 and "c.png" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_unwritable_output_is_a_clear_error_before_any_image(model_path, images, tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    code = main(["--model", str(model_path), str(images), "--out", str(blocker / "out")])
+    assert code == 2
+    assert "cannot write the output folder" in capsys.readouterr().err

@@ -30,6 +30,7 @@ from mininet_lite.files import (  # noqa: E402  (after the path set-up)
     atomic_write_bytes,
     collect_inputs,
     plan_outputs,
+    prepare_output_folder,
 )
 from mininet_lite.runtime import TFLiteSegmenter  # noqa: E402
 
@@ -116,9 +117,10 @@ def infer(
     model, inputs, out, *, threads=None, threshold=None, overwrite=False, verify=True
 ) -> list[dict]:
     """Run ``model`` on ``inputs`` and write the PNGs into ``out``; one summary per image."""
-    segmenter = TFLiteSegmenter(model, threads=threads, threshold=threshold, verify=verify)
     files = collect_inputs(inputs, is_image_file)
     targets = plan_outputs(files, out, overwrite=overwrite)
+    segmenter = TFLiteSegmenter(model, threads=threads, threshold=threshold, verify=verify)
+    prepare_output_folder(out)
     summaries = []
     for f in files:
         image = read_image(f)

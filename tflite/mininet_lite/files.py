@@ -66,6 +66,23 @@ def plan_outputs(
     return targets
 
 
+def prepare_output_folder(out: str | Path) -> Path:
+    """Create ``out`` (with parents) and prove it writable with a probe file, before any image
+    is processed: a folder that cannot be written is a clear `ValueError`, not a traceback
+    after the first image. (A probe, not `os.access`: root passes `os.access` even on a
+    read-only file system.)"""
+    out = Path(out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=out, prefix=".write-probe-")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise ValueError(f"--out {out}: cannot write the output folder ({reason})") from exc
+    return out
+
+
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
