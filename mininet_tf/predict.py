@@ -5,6 +5,9 @@
 For every input ``<stem>`` it writes ``<stem>_mask.png`` (0/255), ``<stem>_prob.png`` (16-bit
 probability) and ``<stem>_overlay.png`` into ``--out``. Inputs are never written to; an
 existing output is an error unless ``--overwrite``; ``--out`` may not be an input folder.
+A bad input is reported and skipped (exit status 1 at the end), ``manifest.json`` in ``--out``
+records the model and every input's status, ``--skip-existing`` resumes an interrupted batch
+(see `mininet_lite.batch`).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from mininet_lite.batch import add_batch_arguments, report
 from mininet_tf.cli import exits_on_user_error
 from mininet_tf.cli import progress as show_progress
 from mininet_tf.data.records import DataError
@@ -38,30 +42,44 @@ def predict(
     overwrite: bool = False,
     progress: bool = False,
     verify: bool = True,
-) -> list[dict]:
-    """Run ``model`` (path to .keras/.tflite) on ``inputs``; returns one summary per image."""
-    from mininet_lite.files import plan_outputs, prepare_output_folder
+    skip_existing: bool = False,
+    allow_other_model: bool = False,
+) -> dict:
+    """Run ``model`` (path to .keras/.tflite) on ``inputs``; returns the batch manifest
+    (``manifest["inputs"][name]``: status, outputs, foreground fraction or failure reason).
+
+    Batch semantics (a bad input is reported and skipped, the manifest, resuming, one model
+    per folder): `mininet_lite.batch`.
+    """
+    from mininet_lite.batch import model_identity, run_batch
     from mininet_tf.data.io import read_image
     from mininet_tf.inference import load_segmenter
     from mininet_tf.visualize import mask_overlay, probability_png, save_png
 
     files = collect_inputs(inputs)
-    targets = plan_outputs(files, out, overwrite=overwrite)
     segmenter = load_segmenter(model, threshold=threshold, threads=threads, verify=verify)
-    prepare_output_folder(out)
-    summaries = []
-    for f in show_progress(files, "predict", enabled=progress):
+
+    def segment(f: Path, paths: tuple[Path, ...]) -> dict:
         image = read_image(f)
         prob = segmenter.predict(image)
         pred = prob >= segmenter.threshold
-        mask_path, prob_path, overlay_path = targets[f]
-        save_png(mask_path, pred.astype(np.uint8) * 255, overwrite=overwrite)
-        save_png(prob_path, probability_png(prob), overwrite=overwrite)
-        save_png(overlay_path, mask_overlay(image, pred), overwrite=overwrite)
-        summaries.append(
-            {"input": str(f), "mask": str(mask_path), "foreground_fraction": float(pred.mean())}
-        )
-    return summaries
+        mask_path, prob_path, overlay_path = paths
+        save_png(mask_path, pred.astype(np.uint8) * 255, overwrite=True)
+        save_png(prob_path, probability_png(prob), overwrite=True)
+        save_png(overlay_path, mask_overlay(image, pred), overwrite=True)
+        return {"foreground_fraction": float(pred.mean())}
+
+    return run_batch(
+        files,
+        out,
+        model_identity(model, segmenter.threshold),
+        segment,
+        tool="mininet_tf.predict",
+        overwrite=overwrite,
+        skip_existing=skip_existing,
+        allow_other_model=allow_other_model,
+        progress=(lambda items: show_progress(items, "predict")) if progress else None,
+    )
 
 
 @exits_on_user_error()
@@ -77,15 +95,9 @@ def main(argv=None) -> int:
     parser.add_argument("--threshold", type=float, help="override the card's threshold")
     parser.add_argument("--verbose", action="store_true", help="show TensorFlow's native logs too")
     parser.add_argument("--threads", type=int, help="TFLite interpreter threads")
-    parser.add_argument("--overwrite", action="store_true", help="replace existing outputs")
-    parser.add_argument(
-        "--no-verify",
-        dest="verify",
-        action="store_false",
-        help="load a .tflite even if it differs from the sha256 in its card",
-    )
+    add_batch_arguments(parser)
     args = parser.parse_args(argv)
-    summaries = predict(
+    manifest = predict(
         args.model,
         args.inputs,
         args.out,
@@ -94,10 +106,10 @@ def main(argv=None) -> int:
         overwrite=args.overwrite,
         progress=True,
         verify=args.verify,
+        skip_existing=args.skip_existing,
+        allow_other_model=args.allow_other_model,
     )
-    for s in summaries:
-        print(f"{s['input']} -> {s['mask']} (foreground {100 * s['foreground_fraction']:.1f}%)")
-    return 0
+    return report(manifest, args.out)
 
 
 if __name__ == "__main__":

@@ -235,12 +235,15 @@ spec = importlib.util.spec_from_file_location("tflite_infer", REPO / "tflite" / 
 tflite_infer = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(tflite_infer)
 
-summary = tflite_infer.infer(
+manifest = tflite_infer.infer(
     MODEL_FILE, [IMAGE_PATH], OUT, threads=THREADS, threshold=THRESHOLD, overwrite=True
-)[0]
+)
+summary = manifest["inputs"][IMAGE_PATH.name]  # also in OUT/manifest.json
+if summary["status"] != "ok":
+    raise RuntimeError(f"{IMAGE_PATH}: {summary['reason']}")
 print(
     f"{summary['input']}: {1000 * summary['seconds']:.1f} ms, foreground "
-    f"{100 * summary['foreground_fraction']:.1f}% of the pixels -> {summary['mask']}"
+    f"{100 * summary['foreground_fraction']:.1f}% of the pixels -> {summary['outputs'][0]}"
 )
 
 # %% [markdown]

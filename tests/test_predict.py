@@ -1,5 +1,6 @@
 """`mininet_tf.predict`: folders and files in, masks and overlays out, inputs never touched."""
 
+import json
 import subprocess
 import sys
 
@@ -38,8 +39,10 @@ def images(tmp_path):
 def test_folder_in_masks_out_and_inputs_untouched(model_path, images, tmp_path):
     before = {p.name: p.read_bytes() for p in images.iterdir()}
     out = tmp_path / "out"
-    summaries = predict(model_path, [images], out)
-    assert [s["input"] for s in summaries] == [str(images / "a.png"), str(images / "b.jpg")]
+    manifest = predict(model_path, [images], out)
+    rows = manifest["inputs"]
+    assert [r["input"] for r in rows.values()] == [str(images / "a.png"), str(images / "b.jpg")]
+    assert {r["status"] for r in rows.values()} == {"ok"}
     for stem, shape in (("a", (50, 70)), ("b", (33, 41))):
         mask = np.asarray(Image.open(out / f"{stem}_mask.png"))
         assert mask.shape == shape and set(np.unique(mask)) <= {0, 255}
@@ -111,7 +114,9 @@ def test_cli(model_path, images, tmp_path):
         text=True,
         env=_env(),
     )
-    assert done.returncode == 2 and "c.png" in done.stderr and "Traceback" not in done.stderr
+    # A bad input is reported and the batch finishes: exit status 1, no traceback.
+    assert done.returncode == 1, done.stderr[-1500:]
+    assert f"FAILED {corrupt}" in done.stderr and "Traceback" not in done.stderr
 
 
 def test_unwritable_output_is_a_clear_error_before_any_image(model_path, images, tmp_path, capsys):
@@ -120,3 +125,33 @@ def test_unwritable_output_is_a_clear_error_before_any_image(model_path, images,
     code = main(["--model", str(model_path), str(images), "--out", str(blocker / "out")])
     assert code == 2
     assert "cannot write the output folder" in capsys.readouterr().err
+
+
+def test_a_bad_input_is_reported_and_the_batch_goes_on(model_path, images, tmp_path, capsys):
+    (images / "0_broken.png").write_bytes(b"\x89PNG not really")
+    out = tmp_path / "out"
+    code = main(["--model", str(model_path), str(images), "--out", str(out)])
+    captured = capsys.readouterr()
+    assert code == 1  # some input failed
+    assert f"FAILED {images / '0_broken.png'}" in captured.err
+    assert "2 ok, 1 failed, 0 skipped" in captured.out
+    assert (out / "a_mask.png").is_file() and (out / "b_mask.png").is_file()
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["inputs"]["0_broken.png"]["status"] == "failed"
+    assert manifest["model"]["sha256"] and manifest["model"]["threshold"] == 0.5
+    # Resume: the two done inputs are skipped, the broken one is tried again.
+    code = main(["--model", str(model_path), str(images), "--out", str(out), "--skip-existing"])
+    assert code == 1 and "0 ok, 1 failed, 2 skipped" in capsys.readouterr().out
+
+
+def test_one_folder_never_mixes_two_models(model_path, images, tmp_path):
+    from mininet_lite.batch import BatchError
+
+    out = tmp_path / "out"
+    predict(model_path, [images], out)
+    with pytest.raises(BatchError, match="another model"):
+        predict(model_path, [images], out, overwrite=True, threshold=0.7)
+    manifest = predict(
+        model_path, [images], out, overwrite=True, threshold=0.7, allow_other_model=True
+    )
+    assert manifest["model"]["threshold"] == 0.7

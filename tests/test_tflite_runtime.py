@@ -244,7 +244,7 @@ def test_damaged_model_is_refused_against_its_card_sha256(models, images, no_tf_
     shutil.copy(folder / "small_float32.tflite", damaged)
     shutil.copy(folder / "small_float32.json", damaged.with_suffix(".json"))
     data = bytearray(damaged.read_bytes())
-    data[-200] ^= 0xFF  # a byte inside the weights: the model still parses
+    data[-200] ^= 0xFF  # one flipped byte near the end of the file
     damaged.write_bytes(bytes(data))
 
     result = run_infer(no_tf_env, "--model", damaged, images / "a.png", "--out", tmp_path / "o")

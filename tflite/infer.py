@@ -11,7 +11,9 @@ side (`python -m mininet_tf.predict`) runs, so both write the same masks for the
 
 For every input ``<stem>`` it writes ``<stem>_mask.png`` (0/255), ``<stem>_prob.png`` (16-bit
 probability) and ``<stem>_overlay.png``. Existing outputs are an error unless ``--overwrite``;
-``--out`` may not be an input folder.
+``--out`` may not be an input folder. A bad input is reported and skipped (exit status 1 at
+the end), ``manifest.json`` in ``--out`` records the model and every input's status, and
+``--skip-existing`` resumes an interrupted batch (see `mininet_lite.batch`).
 """
 
 from __future__ import annotations
@@ -26,12 +28,13 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from mininet_lite.files import (  # noqa: E402  (after the path set-up)
-    atomic_write_bytes,
-    collect_inputs,
-    plan_outputs,
-    prepare_output_folder,
+from mininet_lite.batch import (  # noqa: E402  (after the path set-up)
+    add_batch_arguments,
+    model_identity,
+    report,
+    run_batch,
 )
+from mininet_lite.files import atomic_write_bytes, collect_inputs  # noqa: E402
 from mininet_lite.runtime import TFLiteSegmenter  # noqa: E402
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".gif", ".ppm", ".pgm")
@@ -114,33 +117,44 @@ def save_png(path: Path, array: np.ndarray) -> None:
 
 
 def infer(
-    model, inputs, out, *, threads=None, threshold=None, overwrite=False, verify=True
-) -> list[dict]:
-    """Run ``model`` on ``inputs`` and write the PNGs into ``out``; one summary per image."""
+    model,
+    inputs,
+    out,
+    *,
+    threads=None,
+    threshold=None,
+    overwrite=False,
+    verify=True,
+    skip_existing=False,
+    allow_other_model=False,
+) -> dict:
+    """Run ``model`` on ``inputs`` and write the PNGs into ``out``; returns the batch manifest
+    (batch semantics: `mininet_lite.batch`)."""
     files = collect_inputs(inputs, is_image_file)
-    targets = plan_outputs(files, out, overwrite=overwrite)
     segmenter = TFLiteSegmenter(model, threads=threads, threshold=threshold, verify=verify)
-    prepare_output_folder(out)
-    summaries = []
-    for f in files:
+
+    def segment(f: Path, paths: tuple[Path, ...]) -> dict:
         image = read_image(f)
         started = time.perf_counter()
         prob = segmenter.predict(image)
         seconds = time.perf_counter() - started
         pred = prob >= segmenter.threshold
-        mask_path, prob_path, overlay_path = targets[f]
+        mask_path, prob_path, overlay_path = paths
         save_png(mask_path, pred.astype(np.uint8) * 255)
         save_png(prob_path, probability_png(prob))
         save_png(overlay_path, mask_overlay(image, pred))
-        summaries.append(
-            {
-                "input": str(f),
-                "mask": str(mask_path),
-                "foreground_fraction": float(pred.mean()),
-                "seconds": seconds,
-            }
-        )
-    return summaries
+        return {"foreground_fraction": float(pred.mean()), "seconds": seconds}
+
+    return run_batch(
+        files,
+        out,
+        model_identity(model, segmenter.threshold),
+        segment,
+        tool="tflite/infer.py",
+        overwrite=overwrite,
+        skip_existing=skip_existing,
+        allow_other_model=allow_other_model,
+    )
 
 
 def main(argv=None) -> int:
@@ -154,18 +168,12 @@ def main(argv=None) -> int:
     parser.add_argument("--out", required=True, help="output folder")
     parser.add_argument("--threads", type=int, help="interpreter threads (default: runtime's)")
     parser.add_argument("--threshold", type=float, help="override the card's threshold")
-    parser.add_argument("--overwrite", action="store_true", help="replace existing outputs")
-    parser.add_argument(
-        "--no-verify",
-        dest="verify",
-        action="store_false",
-        help="load the model even if it differs from the sha256 in its card",
-    )
+    add_batch_arguments(parser)
     args = parser.parse_args(argv)
     if args.threads is not None and args.threads < 1:
         parser.error("--threads must be >= 1")
     try:
-        summaries = infer(
+        manifest = infer(
             args.model,
             args.inputs,
             args.out,
@@ -173,16 +181,13 @@ def main(argv=None) -> int:
             threshold=args.threshold,
             overwrite=args.overwrite,
             verify=args.verify,
+            skip_existing=args.skip_existing,
+            allow_other_model=args.allow_other_model,
         )
     except (ValueError, FileNotFoundError, FileExistsError, ImportError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    for s in summaries:
-        print(
-            f"{s['input']} -> {s['mask']} (foreground {100 * s['foreground_fraction']:.1f}%, "
-            f"{1000 * s['seconds']:.0f} ms)"
-        )
-    return 0
+    return report(manifest, args.out)
 
 
 if __name__ == "__main__":
