@@ -325,13 +325,12 @@ def _resize(image, mask, fov, size):
     import cv2
 
     height, width = size
-    src_h, src_w = mask.shape
-    if (src_h, src_w) == (height, width):
+    if mask.shape == (height, width):
         return image, mask, fov
-    shrink = height <= src_h and width <= src_w
-    image = cv2.resize(
-        image, (width, height), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR
-    )
+    from mininet_lite.tiling import resize_uint8
+
+    # The runtime contract's resize: inference resizes with this very function.
+    image = resize_uint8(image, height, width)
     mask = cv2.resize(mask, (width, height), interpolation=cv2.INTER_NEAREST)
     fov = cv2.resize(fov, (width, height), interpolation=cv2.INTER_NEAREST)
     return image, mask, fov
