@@ -391,19 +391,12 @@ def test_default_augmentation_stream_unchanged_by_new_options():
     np.testing.assert_allclose(after, want, atol=1e-4)
 
 
-@pytest.mark.parametrize(
-    "shape, size",
-    [
-        ((575, 766), (192, 192)),
-        ((256, 256), (128, 128)),
-        ((100, 90), (192, 192)),
-        ((57, 41), (40, 60)),
-    ],
-)
+@pytest.mark.parametrize("shape, size", [((575, 766), (192, 192)), ((57, 41), (40, 60))])
 def test_one_resize_for_training_and_inference(shape, size):
     """The runtime contract: the training pipeline resizes images with the very function every
-    inference path uses (no train/serve skew), and it is OpenCV's area/linear resize to within
-    one grey level (rounding of exact halves)."""
+    inference path uses (no train/serve skew)."""
+    from PIL import Image
+
     from mininet_lite.tiling import resize_uint8
     from mininet_tf.data.pipeline import _resize
 
@@ -412,9 +405,5 @@ def test_one_resize_for_training_and_inference(shape, size):
     mask = np.zeros(shape, np.uint8)
     trained, _, _ = _resize(image, mask, mask, size)
     np.testing.assert_array_equal(trained, resize_uint8(image, *size))
-    shrink = size[0] <= shape[0] and size[1] <= shape[1]
-    reference = cv2.resize(
-        image, size[::-1], interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR
-    )
-    assert np.abs(trained.astype(int) - reference).max() <= 1
-    assert np.mean(trained != reference) < 0.2
+    pillow = np.asarray(Image.fromarray(image).resize(size[::-1], Image.BILINEAR))
+    np.testing.assert_array_equal(trained, pillow)

@@ -94,56 +94,19 @@ def resize_float(array: np.ndarray, height: int, width: int) -> np.ndarray:
     return np.stack(channels, axis=-1)
 
 
-def _area_axis(x: np.ndarray, n_out: int, axis: int) -> np.ndarray:
-    """Area resampling along one axis (shrinking): every output pixel is the mean of the input
-    interval it covers, partial pixels weighted by their covered fraction (OpenCV INTER_AREA)."""
-    n_in = x.shape[axis]
-    scale = n_in / n_out
-    shape = [1] * x.ndim
-    shape[axis] = -1
-    # Prefix sums, exact in int32 for uint8 input (255 * 2**23 fits).
-    acc = np.int32 if x.dtype == np.uint8 else np.float64
-    cumulative = np.cumsum(x, axis=axis, dtype=acc)
-    edges = np.arange(n_out + 1) * scale
-    edges[-1] = n_in
-    k = np.minimum(np.floor(edges).astype(np.int64), n_in - 1)
-    # integral(edge) = sum of x[:k] + the covered fraction of x[k]
-    below = np.take(cumulative, np.maximum(k - 1, 0), axis=axis).astype(np.float64)
-    below *= (k > 0).reshape(shape)
-    integral = below + (edges - k).reshape(shape) * np.take(x, k, axis=axis)
-    return np.diff(integral, axis=axis) / scale
-
-
-def _linear_axis(x: np.ndarray, n_out: int, axis: int) -> np.ndarray:
-    """Linear interpolation along one axis, pixel centres aligned (OpenCV INTER_LINEAR)."""
-    n_in = x.shape[axis]
-    shape = [1] * x.ndim
-    shape[axis] = -1
-    source = np.clip((np.arange(n_out) + 0.5) * (n_in / n_out) - 0.5, 0, n_in - 1)
-    j0 = np.floor(source).astype(np.int64)
-    j1 = np.minimum(j0 + 1, n_in - 1)
-    frac = (source - j0).reshape(shape)
-    lo = np.take(x, j0, axis=axis).astype(np.float64)
-    return lo + frac * (np.take(x, j1, axis=axis) - lo)
-
-
 def resize_uint8(image: np.ndarray, height: int, width: int) -> np.ndarray:
-    """Resize an (H, W[, C]) uint8 image: the one image resize of the runtime contract.
+    """Resize an (H, W, 3) uint8 image: the one image resize of the runtime contract.
 
-    Training (`mininet_tf.data.pipeline`) and inference (every runtime in Python) call this
-    same function, so a model sees at serving time exactly the pixels it was trained on.
-    Shrinking in both directions averages areas (antialiased, as OpenCV's INTER_AREA);
-    otherwise it interpolates linearly (as INTER_LINEAR). Within 1 grey level of OpenCV
-    (rounding of exact halves), in numpy only.
+    Pillow's BILINEAR, which is antialiased when shrinking (its filter support widens with the
+    scale). Training (`mininet_tf.data.pipeline`) and every Python inference path call this
+    same function, and the web and Android apps re-implement it exactly (their golden tests),
+    so a model sees at serving time the pixels it was trained on.
     """
+    from PIL import Image
+
     if image.shape[:2] == (height, width):
         return image
-    src_h, src_w = image.shape[:2]
-    if height <= src_h and width <= src_w:
-        x = _area_axis(_area_axis(image, height, 0), width, 1)
-    else:
-        x = _linear_axis(_linear_axis(image, height, 0), width, 1)
-    return np.clip(np.rint(x), 0, 255).astype(np.uint8)
+    return np.asarray(Image.fromarray(image).resize((width, height), Image.BILINEAR))
 
 
 def tile_origins(length: int, tile: int, overlap: int, multiple: int = 1) -> list[int]:
