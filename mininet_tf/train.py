@@ -17,11 +17,13 @@ Model selection (checkpoint and decision threshold) uses the validation split on
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import dataclasses
 import json
 import math
 import os
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -392,6 +394,10 @@ def train(config: TrainConfig | None = None, **options) -> dict:
         config = resolve_config(None, **options)
     elif options:
         config = TrainConfig(**{**config.to_dict(), **options}).validate()
+    out = Path(config.out)
+    existed = out.exists()
+    # Everything in a missing or empty --out is ours to remove if the run fails early.
+    ours = not existed or (out.is_dir() and not any(out.iterdir()))
     if config.resume:  # the saved options apply, strategy included (reading them is only JSON)
         run_dir, cfg = prepare_run_dir(config)
         cluster = distribute.setup(cfg)  # first TensorFlow work of the run (see below)
@@ -408,9 +414,64 @@ def train(config: TrainConfig | None = None, **options) -> dict:
     previous_policy = keras.config.dtype_policy()
     keras.config.set_dtype_policy(cfg.precision)
     try:
-        return _train(cfg, run_dir, cluster)
+        with run_lock(run_dir, cluster.chief):
+            return _train(cfg, run_dir, cluster)
+    except Exception:
+        # A run that failed before finishing an epoch (bad data, too few images, NaN at
+        # once) leaves nothing behind, so the corrected command is not refused.
+        if ours and cluster.chief and out.is_dir() and not (out / STATE_FILE).exists():
+            for child in out.iterdir():
+                if child.is_dir():
+                    shutil.rmtree(child, ignore_errors=True)
+                else:
+                    child.unlink(missing_ok=True)
+            if not existed:
+                with contextlib.suppress(OSError):
+                    out.rmdir()
+        raise
     finally:
         keras.config.set_dtype_policy(previous_policy)
+
+
+@contextlib.contextmanager
+def run_lock(run_dir: Path, chief: bool = True):
+    """Hold an exclusive lock on ``run_dir`` while training: a second process training or
+    resuming the same run is refused instead of interleaving its log and state."""
+    if not chief:
+        yield
+        return
+    import fcntl
+
+    handle = open(run_dir / ".lock", "w")  # noqa: SIM115  (held for the whole run)
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            raise TrainingError(
+                f"{run_dir}: another process is training this run (it holds {run_dir / '.lock'})"
+            ) from exc
+        yield
+    finally:
+        handle.close()
+
+
+def resume_conflicts(args: argparse.Namespace) -> list[str]:
+    """Options given with --resume that differ from the run's saved ones (they would be
+    ignored: a resumed run continues with its saved options)."""
+    import dataclasses as dc
+
+    saved_path = Path(args.out or TrainConfig.out) / "config.json"
+    if not saved_path.is_file():
+        return []
+    saved = json.loads(saved_path.read_text())
+    free = ("resume", "out", "verbose")
+    return sorted(
+        f"--{f.name.replace('_', '-')} {getattr(args, f.name)} (run: {saved.get(f.name)})"
+        for f in dc.fields(TrainConfig)
+        if f.name not in free
+        and getattr(args, f.name, None) is not None
+        and getattr(args, f.name) != saved.get(f.name)
+    )
 
 
 def _train(cfg: TrainConfig, run_dir: Path, cluster) -> dict:
@@ -580,6 +641,12 @@ def main(argv=None) -> int:
     parser.add_argument("--config", help="YAML or JSON file of options (flags override it)")
     add_config_arguments(parser)
     args = parser.parse_args(argv)
+    if args.resume and (conflicts := resume_conflicts(args)):
+        raise TrainingError(
+            f"--resume continues {args.out or TrainConfig.out} with its saved options; these "
+            f"differ: {', '.join(conflicts)}. Omit them, or start a new run (--out) from this "
+            "one's weights with --init-from <run>/best.keras (e.g. to train more epochs)."
+        )
     try:
         cfg = resolve_config(args)
         report = train(cfg)

@@ -330,3 +330,37 @@ def test_every_option_has_help_text_and_its_default():
     assert all(
         parser.parse_args([]).__dict__[f.name] is None for f in dataclasses.fields(TrainConfig)
     )
+
+
+def test_a_run_that_fails_early_leaves_nothing_behind(tmp_path):
+    out = tmp_path / "run"
+    with pytest.raises(Exception, match="missing"):
+        train(dataset="folder", data_dir=str(tmp_path / "missing"), out=str(out), verbose=0, **TINY)
+    assert not out.exists()  # so the corrected command is not refused
+    existing = tmp_path / "mine"
+    existing.mkdir()
+    with pytest.raises(Exception, match="missing"):
+        train(
+            dataset="folder",
+            data_dir=str(tmp_path / "missing"),
+            out=str(existing),
+            verbose=0,
+            **TINY,
+        )
+    assert existing.is_dir() and not any(existing.iterdir())  # the user's folder stays, empty
+
+
+def test_a_run_is_locked_against_a_second_process(tiny_run):
+    out, _ = tiny_run
+    with train_module.run_lock(out):
+        with pytest.raises(TrainingError, match="another process is training"):
+            train(out=str(out), resume=True, verbose=0)
+
+
+def test_resume_refuses_options_that_would_be_ignored(tiny_run, capsys):
+    out, _ = tiny_run
+    code = train_module.main(["--out", str(out), "--resume", "--epochs", "9", "--seed", "0"])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "--epochs 9 (run: 2)" in err and "--init-from" in err
+    assert "--seed" not in err  # same as the saved value: no conflict
