@@ -51,11 +51,11 @@ RECIPES = {
     # ISIC-2017 (the 2000 official training pairs at 256x256; shipped split 1400/200/400):
     # whole images resized to 128x128, with the augmentation of other devices and clinics
     # (colour cast, exposure, zoom, blur, vignetting, noise). The size was chosen on the
-    # validation split (docs/benchmarks.md): on the AVX2-only 2-core CPU of this project a
-    # 128x128 step is about 2.3x faster per sample than 192x192, so 18 epochs of 1360 samples
-    # fit in the 75-minute budget, and they reached validation F1 0.854 where 192x192 runs
-    # reached 0.822 (9 half-epochs from scratch) and 0.823 (a 192x192 fine-tune of this
-    # model, stopped after 3 of 6 epochs).
+    # validation split (measurements in docs/benchmarks.md): on the AVX2-only 2-core CPU of
+    # this project a 128x128 step is about 2.3x faster per sample than a 192x192 one, so 18
+    # epochs of 1360 samples fit in the 75-minute budget, and they reached validation F1
+    # 0.854 where 192x192 runs reached 0.822 (9 half-epochs from scratch) and 0.823 (a
+    # 192x192 fine-tune of this model, stopped after 3 of 6 epochs).
     "isic2017": dict(
         dataset="isic2017",
         patch_size=None,
