@@ -43,11 +43,14 @@ DEFAULT_MODEL = REPO / "tflite" / "models" / "mininet_isic2017_int8.tflite"
 DEFAULT_OUT = REPO / "android_demo" / "app" / "src" / "test" / "resources" / "golden"
 FORMAT = "mininet_android.golden/1"
 
-#: (name, (H, W), seed): landscape upscale, portrait upscale, model-sized (identity resize).
+#: (name, (H, W), seed): landscape, portrait upscale, model-sized (identity resize).
+#: Not a shrink in one direction with an enlargement in the other: Pillow 13 then sometimes
+#: runs its vertical pass first (seen: 160x96 -> 128x128), which our contract and the app
+#: (horizontal first, tools/pillow_resample.py) differ from by at most 1 grey level.
 SAMPLES = (
     ("landscape", (144, 192), 7),
-    ("portrait", (160, 96), 11),
-    ("square", (192, 192), 3),
+    ("portrait", (112, 72), 11),
+    ("square", None, 3),  # None: the model's input size
 )
 #: The option combinations the app offers, in the app's order (largest first, then holes).
 VARIANTS = {
@@ -279,7 +282,8 @@ def make(model: Path, out: Path) -> dict:
         "samples": [],
         "resize_cases": [],
     }
-    for name, (h, w), seed in SAMPLES:
+    for name, size, seed in SAMPLES:
+        h, w = size or (th, tw)
         images, _, _ = generate("lesions", 1, size=(h, w), seed=seed)
         image = images[0]
         tensor = pillow_resample.resize_uint8(image, th, tw)
