@@ -270,3 +270,21 @@ def test_damaged_model_is_refused_against_its_card_sha256(models, images, no_tf_
         tmp_path / "ok",
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_infer_reports_a_decompression_bomb_and_goes_on(models, images, no_tf_env, tmp_path):
+    """A huge declared size (a few hundred bytes on disk) is refused like mininet_tf refuses
+    it: reported, skipped, the other images done, no traceback."""
+    from PIL import Image
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    Image.open(images / "a.png").save(folder / "a.png")
+    Image.new("L", (20000, 20000)).save(folder / "bomb.png", optimize=True)  # 400 MP of zeros
+    _, models_dir = models
+    result = run_infer(
+        no_tf_env, "--model", models_dir / "small_float32.tflite", folder, "--out", tmp_path / "o"
+    )
+    assert result.returncode == 1, result.stderr
+    assert "bomb.png: image too large to decode safely" in result.stderr
+    assert "Traceback" not in result.stderr and (tmp_path / "o" / "a_mask.png").is_file()

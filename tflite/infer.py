@@ -80,6 +80,8 @@ def read_image(path: Path) -> np.ndarray:
             return np.ascontiguousarray(np.asarray(im))
     except UnidentifiedImageError as exc:
         raise ValueError(f"{path}: not a readable image ({exc})") from exc
+    except Image.DecompressionBombError as exc:  # Pillow's pixel limit, as mininet_tf's reader
+        raise ValueError(f"{path}: image too large to decode safely ({exc})") from exc
     except (OSError, SyntaxError, EOFError) as exc:
         raise ValueError(f"{path}: corrupt or truncated image ({exc})") from exc
 
