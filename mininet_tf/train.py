@@ -11,19 +11,18 @@ short run. A run directory holds::
     state.json                epochs finished and best score so far (for --resume)
     eval_test.json            final evaluation of best.keras on the test split
 
-Model selection (checkpoint and decision threshold) uses the validation split only.
+Model selection (checkpoint and decision threshold) uses the validation split only. The run
+reads ``_data -> _model -> _fit -> _select_and_report``; the directory's life around it
+(create, lock, resume, clean up after an early failure) is `mininet_tf.rundir`.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
-import csv
 import dataclasses
 import json
 import math
 import os
-import shutil
 import sys
 import time
 from pathlib import Path
@@ -36,15 +35,18 @@ from mininet_tf import distribute
 from mininet_tf.cli import exits_on_user_error, interactive
 from mininet_tf.config import TrainConfig, add_config_arguments, resolve_config
 from mininet_tf.data.records import DataError, atomic_write_text, write_manifest
-
-STATE_FILE = "state.json"
-
-
-class TrainingError(RuntimeError):
-    """Training could not go on (NaN loss, bad run directory...); the message says why."""
-
-
-# === Data ===
+from mininet_tf.rundir import (
+    STATE_FILE,
+    TrainingError,
+    clean_failed_run,
+    ours_to_clean,
+    prepare_run_dir,
+    read_log,
+    read_state,
+    resume_conflicts,
+    run_lock,
+    write_log,
+)
 
 
 def load_splits(cfg: TrainConfig) -> dict:
@@ -304,30 +306,6 @@ class Checkpointer(keras.callbacks.Callback):
             )
 
 
-def read_state(run_dir: Path) -> dict:
-    path = run_dir / STATE_FILE
-    return json.loads(path.read_text()) if path.is_file() else {}
-
-
-def read_log(run_dir: Path) -> list[dict]:
-    path = run_dir / "log.csv"
-    if not path.is_file():
-        return []
-    with open(path, newline="") as handle:
-        return list(csv.DictReader(handle))
-
-
-def write_log(run_dir: Path, rows: list[dict]) -> None:
-    import io
-
-    fields = list(dict.fromkeys(k for row in rows for k in row))
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=fields, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    atomic_write_text(run_dir / "log.csv", buffer.getvalue())
-
-
 class NaNGuard(keras.callbacks.Callback):
     """Stops on the first non-finite batch loss and remembers where it happened."""
 
@@ -349,40 +327,6 @@ class NaNGuard(keras.callbacks.Callback):
 # === The run ===
 
 
-def prepare_run_dir(cfg: TrainConfig, reopen: bool = False) -> tuple[Path, TrainConfig]:
-    """Create the run directory, or reopen it for --resume with its saved config.
-
-    ``reopen``: the directory of an interrupted multi-worker job, restarted with the same options.
-    """
-    run_dir = Path(cfg.out)
-    config_path = run_dir / "config.json"
-    if reopen and config_path.is_file():
-        saved = json.loads(config_path.read_text())
-        ignored = ("verbose", "resume")
-        changed = sorted(
-            k for k, v in cfg.to_dict().items() if k not in ignored and saved.get(k) != v
-        )
-        if changed:
-            raise TrainingError(
-                f"{run_dir}: restarted with other options than the interrupted job: {changed}"
-            )
-        return run_dir, cfg
-    if cfg.resume:
-        if not config_path.is_file():
-            raise TrainingError(f"{run_dir}: nothing to resume (no config.json)")
-        saved = json.loads(config_path.read_text())
-        saved.update(resume=True, out=cfg.out, verbose=cfg.verbose)
-        return run_dir, TrainConfig(**saved).validate()
-    if run_dir.exists() and any(run_dir.iterdir()):
-        raise TrainingError(
-            f"{run_dir}: run directory exists and is not empty; pass --resume to continue it "
-            "or choose another --out"
-        )
-    run_dir.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(config_path, json.dumps(cfg.to_dict(), indent=2))
-    return run_dir, cfg
-
-
 def train(config: TrainConfig | None = None, **options) -> dict:
     """Train Mini-Net; returns the final report (also written to ``<out>/report.json``).
 
@@ -395,9 +339,7 @@ def train(config: TrainConfig | None = None, **options) -> dict:
     elif options:
         config = TrainConfig(**{**config.to_dict(), **options}).validate()
     out = Path(config.out)
-    existed = out.exists()
-    # Everything in a missing or empty --out is ours to remove if the run fails early.
-    ours = not existed or (out.is_dir() and not any(out.iterdir()))
+    existed, ours = out.exists(), ours_to_clean(out)
     if config.resume:  # the saved options apply, strategy included (reading them is only JSON)
         run_dir, cfg = prepare_run_dir(config)
         cluster = distribute.setup(cfg)  # first TensorFlow work of the run (see below)
@@ -419,78 +361,56 @@ def train(config: TrainConfig | None = None, **options) -> dict:
     except Exception:
         # A run that failed before finishing an epoch (bad data, too few images, NaN at
         # once) leaves nothing behind, so the corrected command is not refused.
-        if ours and cluster.chief and out.is_dir() and not (out / STATE_FILE).exists():
-            for child in out.iterdir():
-                if child.is_dir():
-                    shutil.rmtree(child, ignore_errors=True)
-                else:
-                    child.unlink(missing_ok=True)
-            if not existed:
-                with contextlib.suppress(OSError):
-                    out.rmdir()
+        if ours and cluster.chief:
+            clean_failed_run(out, existed)
         raise
     finally:
         keras.config.set_dtype_policy(previous_policy)
 
 
-@contextlib.contextmanager
-def run_lock(run_dir: Path, chief: bool = True):
-    """Hold an exclusive lock on ``run_dir`` while training: a second process training or
-    resuming the same run is refused instead of interleaving its log and state."""
-    if not chief:
-        yield
-        return
-    import fcntl
-
-    handle = open(run_dir / ".lock", "w")  # noqa: SIM115  (held for the whole run)
-    try:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError as exc:
-            raise TrainingError(
-                f"{run_dir}: another process is training this run (it holds {run_dir / '.lock'})"
-            ) from exc
-        yield
-    finally:
-        handle.close()
-
-
-def resume_conflicts(args: argparse.Namespace) -> list[str]:
-    """Options given with --resume that differ from the run's saved ones (they would be
-    ignored: a resumed run continues with its saved options)."""
-    import dataclasses as dc
-
-    saved_path = Path(args.out or TrainConfig.out) / "config.json"
-    if not saved_path.is_file():
-        return []
-    saved = json.loads(saved_path.read_text())
-    free = ("resume", "out", "verbose")
-    return sorted(
-        f"--{f.name.replace('_', '-')} {getattr(args, f.name)} (run: {saved.get(f.name)})"
-        for f in dc.fields(TrainConfig)
-        if f.name not in free
-        and getattr(args, f.name, None) is not None
-        and getattr(args, f.name) != saved.get(f.name)
-    )
-
-
 def _train(cfg: TrainConfig, run_dir: Path, cluster) -> dict:
-    from mininet_tf.inference import KerasSegmenter, write_card
-    from mininet_tf.model import parameter_counts
+    """data -> model -> fit -> select and report (train() has set up the run directory)."""
+    splits = _data(cfg, run_dir, cluster)
+    model, initial_epoch, learning_rate, backup = _model(cfg, run_dir, cluster)
+    history, train_seconds = _fit(cfg, run_dir, cluster, model, splits, initial_epoch, backup)
+    distributed = {
+        **cluster.describe(),
+        "global_batch_size": cfg.batch_size,
+        "per_replica_batch_size": distribute.per_replica_batch_size(
+            cfg.batch_size, cluster.replicas
+        ),
+        "learning_rate": learning_rate,
+        "final_weights_sha256": distribute.weights_digest(model),
+    }
+    if not cluster.chief:  # a worker of a multi-worker job: wait for the chief, report, done
+        distribute.barrier(cluster.strategy)
+        epochs_run = len(history.history.get("loss", []))
+        return {"run_dir": None, "epochs_run": epochs_run, "distribution": distributed}
+    report = _select_and_report(cfg, run_dir, splits, history, train_seconds, distributed)
+    if cluster.multi_worker:
+        distribute.barrier(cluster.strategy)  # the other workers exit with the chief
+    return report
 
+
+def _data(cfg: TrainConfig, run_dir: Path, cluster) -> dict:
+    """The splits, checked (foreground present) and recorded as manifests in the run."""
     splits = load_splits(cfg)
     check_training_masks(splits["train"], seed=cfg.seed)
     for split, records in splits.items():
         if records and cluster.chief:
             write_manifest(records, run_dir / "manifests" / f"{split}.csv")
-    policy = input_policy(cfg)
+    return splits
+
+
+def _model(cfg: TrainConfig, run_dir: Path, cluster) -> tuple:
+    """(compiled model, first epoch, learning rate, multi-worker backup or None): a new model
+    (optionally from --init-from weights), or the resumed one with its optimizer state."""
     # batch_size is the global batch; the learning rate optionally follows it (linear scaling).
     learning_rate = cfg.learning_rate
     if cfg.scale_lr:
         learning_rate = distribute.scaled_learning_rate(
             cfg.learning_rate, cfg.batch_size, cfg.lr_reference_batch
         )
-
     initial_epoch = read_state(run_dir).get("epochs_done", 0) if cfg.resume else 0
     with cluster.scope():
         if initial_epoch:
@@ -514,6 +434,13 @@ def _train(cfg: TrainConfig, run_dir: Path, cluster) -> dict:
         if initial_epoch:
             task = cluster.describe()["task"]
             print(f"{task}: resuming after epoch {initial_epoch}", flush=True)
+    return model, initial_epoch, learning_rate, backup
+
+
+def _fit(cfg: TrainConfig, run_dir: Path, cluster, model, splits, initial_epoch, backup):
+    """``model.fit`` with the checkpointer (validation-driven selection) and the NaN guard;
+    returns (history, training seconds)."""
+    policy = input_policy(cfg)
     guard = NaNGuard()
     callbacks = [guard]
     if cluster.chief:
@@ -568,23 +495,19 @@ def _train(cfg: TrainConfig, run_dir: Path, cluster) -> dict:
             f"--learning-rate (now {cfg.learning_rate}) or check the data for broken images. "
             f"The last good checkpoint is {run_dir / 'best.keras'}"
         )
-    distributed = {
-        **cluster.describe(),
-        "global_batch_size": cfg.batch_size,
-        "per_replica_batch_size": distribute.per_replica_batch_size(
-            cfg.batch_size, cluster.replicas
-        ),
-        "learning_rate": learning_rate,
-        "final_weights_sha256": distribute.weights_digest(model),
-    }
-    if not cluster.chief:  # a worker of a multi-worker job: wait for the chief, report, done
-        distribute.barrier(cluster.strategy)
-        epochs_run = len(history.history.get("loss", []))
-        return {"run_dir": None, "epochs_run": epochs_run, "distribution": distributed}
+    return history, train_seconds
+
+
+def _select_and_report(cfg: TrainConfig, run_dir, splits, history, train_seconds, distributed):
+    """The selected checkpoint's card (threshold, policy, facts), its test evaluation and
+    ``report.json``."""
+    from mininet_tf.inference import KerasSegmenter, write_card
+    from mininet_tf.model import parameter_counts
+
+    policy = input_policy(cfg)
     if not (run_dir / "best.keras").is_file():
         raise TrainingError(f"{run_dir}: no checkpoint was written")
 
-    # === Final selection facts and test evaluation ===
     best = keras.models.load_model(run_dir / "best.keras")
     card = json.loads((run_dir / "best.json").read_text())
     card.update(
@@ -626,8 +549,6 @@ def _train(cfg: TrainConfig, run_dir: Path, cluster) -> dict:
         atomic_write_json(run_dir / "eval_test.json", test, indent=2)
         report["test"] = {k: test["pooled"][k] for k in ("f1", "iou", "auc")}
     atomic_write_json(run_dir / "report.json", report, indent=2)
-    if cluster.multi_worker:
-        distribute.barrier(cluster.strategy)  # the other workers exit with the chief
     return report
 
 
