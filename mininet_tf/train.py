@@ -575,7 +575,8 @@ def main(argv=None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return distribute.EXIT_RESTART
     print(dumps_json(report, what="report", indent=2))
-    print(next_steps(cfg, report))
+    if report.get("run_dir"):  # the chief (workers of a multi-worker job write no model)
+        print(next_steps(cfg, report))
     return 0
 
 

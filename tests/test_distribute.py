@@ -44,7 +44,8 @@ def procs():
 def _report(stdout: str) -> dict:
     """The JSON report `python -m mininet_tf.train` prints last."""
     start = stdout.rfind("\n{")
-    return json.loads(stdout[start + 1 if start >= 0 else stdout.index("{") :])
+    text = stdout[start + 1 if start >= 0 else stdout.index("{") :]
+    return json.JSONDecoder().raw_decode(text)[0]  # the next-steps lines follow it
 
 
 # === In-process: cluster facts, arithmetic, sharding, config ===

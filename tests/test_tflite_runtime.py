@@ -91,7 +91,8 @@ def test_infer_without_tensorflow_equals_mininet_tf_predict(models, images, no_t
     predict(model, [images], tmp_path / "tf")
     names = sorted(p.name for p in (tmp_path / "tf").iterdir())
     assert names == sorted(p.name for p in (tmp_path / "lite").iterdir())
-    assert len(names) == 4 * 3
+    assert len(names) == 4 * 3 + 1  # three PNGs per image and the batch manifest
+    assert "manifest.json" in names
     for name in names:
         if name.endswith(("_mask.png", "_prob.png")):
             np.testing.assert_array_equal(
