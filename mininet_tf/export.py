@@ -204,6 +204,56 @@ def convert(model, mode: str, size: tuple[int, int], calibration=None) -> bytes:
     return converter.convert()
 
 
+#: TensorFlow releases (major.minor) whose private converter pieces `private_quantizer` was
+#: checked against; others get a warning, and a missing piece is an error naming it.
+PRIVATE_API_TESTED = ("2.21",)
+
+
+def private_quantizer(converter):
+    """The only private TensorFlow API of the package, isolated and checked here.
+
+    Returns ``(calibrate_only, quantize)``: ``calibrate_only()`` switches ``converter`` to the
+    calibrate-only stage (the private ``_experimental_calibrate_only`` flag), ``quantize`` is
+    ``tensorflow.lite.python.convert.mlir_quantize``. No public API pins the input range of a
+    full-int8 model (see `_full_int8`). tests/test_export.py fails loudly when TensorFlow moves
+    either piece.
+    """
+    import inspect
+    import warnings
+
+    import tensorflow as tf
+
+    version = ".".join(tf.__version__.split(".")[:2])
+    if version not in PRIVATE_API_TESTED:
+        warnings.warn(
+            f"TensorFlow {tf.__version__}: int8 export uses private converter APIs checked only "
+            f"with TensorFlow {', '.join(PRIVATE_API_TESTED)}; compare its files with a float "
+            "export (the export checks agreement) before shipping them",
+            stacklevel=2,
+        )
+    try:
+        from tensorflow.lite.python.convert import mlir_quantize
+    except ImportError as exc:
+        raise ExportError(
+            f"TensorFlow {tf.__version__} has no tensorflow.lite.python.convert.mlir_quantize, "
+            f"which int8 export needs (tested with {', '.join(PRIVATE_API_TESTED)})"
+        ) from exc
+    missing = {"input_data_type", "output_data_type"} - set(
+        inspect.signature(mlir_quantize).parameters
+    )
+    if missing or not hasattr(converter, "_experimental_calibrate_only"):
+        raise ExportError(
+            f"TensorFlow {tf.__version__} changed the private converter API int8 export uses "
+            f"(mlir_quantize parameters missing: {sorted(missing)}; calibrate-only flag present: "
+            f"{hasattr(converter, '_experimental_calibrate_only')})"
+        )
+
+    def calibrate_only():
+        converter._experimental_calibrate_only = True  # noqa: SLF001
+
+    return calibrate_only, mlir_quantize
+
+
 def _full_int8(converter, calibration) -> bytes:
     """Calibrate, pin the input range to exactly [0, 255], then quantise.
 
@@ -215,8 +265,9 @@ def _full_int8(converter, calibration) -> bytes:
     calibration image is altered.
     """
     import tensorflow as tf
-    from tensorflow.lite.python.convert import mlir_quantize
     from tensorflow.lite.tools import flatbuffer_utils
+
+    calibrate_only, mlir_quantize = private_quantizer(converter)
 
     def representative():
         for x in calibration:
@@ -227,7 +278,7 @@ def _full_int8(converter, calibration) -> bytes:
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
     converter.inference_input_type = tf.uint8
     converter.inference_output_type = tf.uint8
-    converter._experimental_calibrate_only = True  # noqa: SLF001  (see docstring)
+    calibrate_only()
     calibrated = flatbuffer_utils.read_model_from_bytearray(converter.convert())
     subgraph = calibrated.subgraphs[0]
     quant = subgraph.tensors[subgraph.inputs[0]].quantization

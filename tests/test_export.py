@@ -244,6 +244,26 @@ def test_input_range_is_pinned_whatever_the_calibration(model_path):
     assert inp["dtype"] == np.uint8 and inp["quantization"] == (1.0, 0)
 
 
+def test_private_tensorflow_api_is_where_int8_export_expects_it(model_path, monkeypatch):
+    """The package's only private TensorFlow API: this fails loudly when TensorFlow moves it."""
+    import tensorflow as tf
+
+    model = keras.models.load_model(model_path, compile=False)
+    converter = tf.lite.TFLiteConverter.from_keras_model(ex.export_graph(model, SIZE, SIZE))
+    calibrate_only, quantize = ex.private_quantizer(converter)
+    calibrate_only()
+    assert converter._experimental_calibrate_only is True  # noqa: SLF001
+    assert callable(quantize)
+    # A converter without the flag (as after a TensorFlow change) is a clear error.
+    monkeypatch.delattr(converter, "_experimental_calibrate_only")
+    with pytest.raises(ex.ExportError, match="changed the private converter API"):
+        ex.private_quantizer(converter)
+    monkeypatch.setattr(tf, "__version__", "9.1.0")
+    with pytest.warns(UserWarning, match="checked only with TensorFlow 2.21"):
+        with pytest.raises(ex.ExportError):
+            ex.private_quantizer(converter)
+
+
 def test_compaction_is_lossless(model_path):
     model = keras.models.load_model(model_path, compile=False)
     raw = ex.convert(model, "float32", (SIZE, SIZE))
