@@ -152,6 +152,14 @@ def main(argv=None) -> int:
     parser.add_argument("--models-dir", default=str(MODELS_DIR), help="folder of .tflite+.json")
     parser.add_argument("--quiet", action="store_true", help="no per-request log lines")
     args = parser.parse_args(argv)
+    if not (WEB_DIR / "index.html").is_file():
+        # A wheel install has the Python package only; the page lives in the repository.
+        print(
+            f"error: the browser demo (web_demo/) is not installed with the package (looked in "
+            f"{WEB_DIR}); run `python -m mininet_tf.serve_web` from a clone of mininet-tf",
+            file=sys.stderr,
+        )
+        return 2
     if not (WEB_DIR / "node_modules" / "@litertjs" / "core").is_dir():
         print(
             "warning: web_demo/node_modules/@litertjs/core missing; run `npm ci` in web_demo/",

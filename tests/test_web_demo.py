@@ -707,3 +707,13 @@ def test_screenshots_are_saved_as_artifacts(browser):
             with Image.open(path) as im:
                 assert im.format == "PNG" and im.size[0] >= 800
     print(f"screenshots: {ARTIFACTS}; browser part took {browser['seconds']:.1f} s")
+
+
+def test_serve_web_outside_a_clone_says_so(tmp_path, monkeypatch, capsys):
+    """A non-editable install has no web_demo/: a plain error, exit 2, nothing served."""
+    from mininet_tf import serve_web
+
+    monkeypatch.setattr(serve_web, "WEB_DIR", tmp_path / "site-packages" / "web_demo")
+    assert serve_web.main(["--port", "0"]) == 2
+    err = capsys.readouterr().err
+    assert "not installed with the package" in err and "from a clone" in err
