@@ -79,7 +79,9 @@ def main() -> None:
     }
     out = Path(args.out_dir) / f"alpha_{args.dataset}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2))
+    from mininet_lite.files import atomic_write_json
+
+    atomic_write_json(out, result, indent=2)
     print(f"\nalpha   val F1/Dice (best thr)   thr    F1@0.5   AUC     ({args.dataset}, val)")
     for r in rows:
         print(

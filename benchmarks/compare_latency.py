@@ -19,7 +19,6 @@ and file sizes. Writes ``benchmarks/results/latency_<out>.json``; models go to
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import sys
 import time
@@ -101,7 +100,9 @@ def run(args) -> dict:
                     f"{value['median_cpu_ms']:8.2f} ms CPU ({value['runs']} runs)"
                 )
     path = ROOT / "benchmarks" / "results" / f"latency_{args.out}.json"
-    path.write_text(json.dumps(result, indent=2))
+    from mininet_lite.files import atomic_write_json
+
+    atomic_write_json(path, result, indent=2)
     print(f"\nwrote {path}")
     return result
 

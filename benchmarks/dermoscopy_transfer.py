@@ -20,7 +20,6 @@ confusion matrix over all pixels) and per-image (mean). Writes
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import sys
@@ -128,7 +127,7 @@ def main() -> None:
     results = run(models, sets, args.threads)
     table = markdown(results, sets)
     print(table)
-    from mininet_tf.data.records import atomic_write_text
+    from mininet_lite.files import atomic_write_json
 
     payload = {
         "command": " ".join(["python", "benchmarks/dermoscopy_transfer.py", *sys.argv[1:]]),
@@ -138,7 +137,7 @@ def main() -> None:
         "markdown": table,
         "machine": {"cpu_count": os.cpu_count(), "platform": platform.platform()},
     }
-    atomic_write_text(Path(args.out), json.dumps(payload, indent=2))
+    atomic_write_json(Path(args.out), payload, indent=2)
 
 
 if __name__ == "__main__":

@@ -447,7 +447,9 @@ def run(args) -> dict:
         "wall_seconds": time.time() - started,
     }
     out = Path(args.out_dir) / f"edge_{dataset}.json"
-    out.write_text(json.dumps(result, indent=2))
+    from mininet_lite.files import atomic_write_json
+
+    atomic_write_json(out, result, indent=2)
     out.with_suffix(".md").write_text(markdown(result))
     print(markdown(result))
     return result
@@ -529,7 +531,9 @@ def main(argv=None) -> int:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--worker", help=argparse.SUPPRESS)
-    parser.add_argument("--dataset", choices=("drive", "ph2", "isic2017", "monuseg"))
+    parser.add_argument(
+        "--dataset", choices=("drive", "stare", "chase_db1", "ph2", "isic2017", "monuseg")
+    )
     parser.add_argument("--data-dir")
     parser.add_argument("--model", help="default: mininet_tf/pretrained/mininet_<dataset>.keras")
     parser.add_argument("--out-dir", default=str(ROOT / "benchmarks" / "results"))

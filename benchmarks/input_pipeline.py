@@ -19,7 +19,6 @@ accelerator waits for). Prints a table and writes JSON (default
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import sys
@@ -188,7 +187,9 @@ def main(argv=None) -> int:
     }
     out = Path(args.json)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, indent=2) + "\n")
+    from mininet_lite.files import atomic_write_json
+
+    atomic_write_json(out, report, indent=2)
     print(f"wrote {out}")
     return 0
 

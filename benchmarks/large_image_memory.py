@@ -87,7 +87,9 @@ def main() -> None:
         "results": results,
         "machine": {"cpu_count": os.cpu_count(), "platform": platform.platform()},
     }
-    Path(args.out).write_text(json.dumps(payload, indent=2))
+    from mininet_lite.files import atomic_write_json
+
+    atomic_write_json(Path(args.out), payload, indent=2)
 
 
 if __name__ == "__main__":

@@ -98,7 +98,7 @@ def main() -> None:
             )
             print(f"{size}x{size} {precision:>15}: {speed:.2f} samples/s", flush=True)
     sys.path.insert(0, str(ROOT))
-    from mininet_tf.data.records import atomic_write_text
+    from mininet_lite.files import atomic_write_json
 
     payload = {
         "command": " ".join(["python", "benchmarks/train_speed.py", *sys.argv[1:]]),
@@ -107,7 +107,7 @@ def main() -> None:
         "results": rows,
         "machine": cpu_facts(),
     }
-    atomic_write_text(Path(args.out), json.dumps(payload, indent=2))
+    atomic_write_json(Path(args.out), payload, indent=2)
 
 
 if __name__ == "__main__":
