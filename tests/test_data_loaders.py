@@ -449,25 +449,86 @@ def test_monuseg_official_test_data_alone(tmp_path, where):
     data_dir, kw = tmp_path / where, dict(cache_dir=tmp_path / "cache")
     test = get_split("monuseg", data_dir, "test", **kw)
     assert ids(test) == ["TCGA-T1", "TCGA-T2"]
+    assert [r.image.name for r in test] == ["TCGA-T1.tif", "TCGA-T2.tif"]
     assert ids(get_split("monuseg", data_dir, "all", **kw)) == ids(test)
-    for r in test:  # rasterised from each tile's own polygons
-        idx = fx.image_index(read_image(r.image))
-        assert read_mask(r.mask).sum() == 3 * (idx + 1) + fx.TRIANGLE_PIXELS
+    assert [fx.image_index(read_image(r.image)) for r in test] == [0, 1]
+    for idx, r in enumerate(test):  # rasterised from each tile's own polygons
+        mask = read_mask(r.mask)
+        assert r.mask.parent == tmp_path / "cache" and mask.shape == (fx.H, fx.W)
+        assert set(np.unique(mask)) == {0, 1}
+        assert mask.sum() == 3 * (idx + 1) + fx.TRIANGLE_PIXELS
+        assert mask[2, 2] == 1 and mask[2, 2 + idx] == 1 and mask[2, 3 + idx] == 0
+        assert mask[20, 20] == 1 and mask[0, 0] == 0
     for split in ("train", "val"):
-        with pytest.raises(DataError, match="Only test data.*MoNuSeg 2018 Training Data/"):
+        message = f"{names(data_dir)}: only holds MoNuSeg test data \\(2 tiles"
+        with pytest.raises(DataError, match=message + ".*MoNuSeg 2018 Training Data/"):
             get_split("monuseg", data_dir, split, **kw)
 
 
-def test_monuseg_flat_test_folder_alone(tmp_path):
-    fx.make_monuseg_flat(tmp_path, ["TCGA-1", "TCGA-2"], test_ids=["TCGA-8", "TCGA-9"])
-    shutil.rmtree(tmp_path / "training")
+def test_monuseg_official_test_alone_matches_full_folder(tmp_path):
+    """The test folder alone gives the same records and masks as inside a full release."""
+    fx.make_monuseg_official(tmp_path / "full")
+    shutil.copytree(tmp_path / "full/MoNuSegTestData", tmp_path / "alone/MoNuSegTestData")
+    full = get_split("monuseg", tmp_path / "full", "test", cache_dir=tmp_path / "c1")
+    alone = get_split("monuseg", tmp_path / "alone", "test", cache_dir=tmp_path / "c2")
+    assert ids(alone) == ids(full) == ["TCGA-T1", "TCGA-T2"]
+    for a, f in zip(alone, full, strict=True):
+        assert a.mask.parent == tmp_path / "c2" and f.mask.parent == tmp_path / "c1"
+        assert np.array_equal(read_mask(a.mask), read_mask(f.mask))
+        assert np.array_equal(read_image(a.image), read_image(f.image))
+    assert [int(read_mask(r.mask).sum()) for r in alone] == [12 + 15, 15 + 15]  # idx 3, 4
+
+
+@pytest.mark.parametrize("nested", ["", "MoNuSeg"])
+def test_monuseg_flat_test_folder_alone(tmp_path, nested):
+    root = tmp_path / nested
+    fx.make_monuseg_flat(root, ["TCGA-1", "TCGA-2"], test_ids=["TCGA-8", "TCGA-9"])
+    shutil.rmtree(root / "training")
     assert counts_or_error("monuseg", tmp_path) == {
         "train": "DataError",
         "val": "DataError",
         "test": 2,
         "all": 2,
     }
-    assert_paired(get_split("monuseg", tmp_path, "test"))
+    test = get_split("monuseg", tmp_path, "test")
+    assert ids(test) == ["TCGA-8", "TCGA-9"]
+    assert [r.image for r in test] == [
+        root / "test/images/TCGA-8.png",
+        root / "test/images/TCGA-9.png",
+    ]
+    assert [r.mask for r in test] == [
+        root / "test/masks/TCGA-8.png",
+        root / "test/masks/TCGA-9.png",
+    ]
+    assert ids(get_split("monuseg", tmp_path, "all")) == ["TCGA-8", "TCGA-9"]
+    assert_paired(test)
+    for idx, r in zip((2, 3), test, strict=True):  # idx = position in training + test ids
+        mask = read_mask(r.mask)
+        assert fx.image_index(read_image(r.image)) == idx
+        assert mask.sum() == idx + 1 and mask[1, idx] == 1 and mask[1, idx + 1] == 0
+        assert set(np.unique(mask)) == {0, 1}
+    for split in ("train", "val"):
+        message = f"{names(tmp_path)}: only holds MoNuSeg test data \\(2 tiles in "
+        with pytest.raises(DataError, match=message + names(root / "test") + ".*training/images/"):
+            get_split("monuseg", tmp_path, split)
+
+
+def test_monuseg_layout_errors(tmp_path):
+    """Neither training nor test data: the layout error; official test + flat training: mixed."""
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "other/images").mkdir(parents=True)
+    for folder, found in (("empty", "nothing: the folder is empty"), ("other", "images/")):
+        with pytest.raises(
+            DataError,
+            match=f"{names(tmp_path / folder)}: not a MoNuSeg layout. Expected: .*MoNuSegTestData"
+            f".*Found in {names(tmp_path / folder)}: \\(?{found}",
+        ):
+            get_split("monuseg", tmp_path / folder, "test")
+    fx.make_monuseg_official(tmp_path / "mixed", train=())
+    fx.make_monuseg_flat(tmp_path / "mixed", ["TCGA-1", "TCGA-2", "TCGA-3"])
+    for split in SPLITS:
+        with pytest.raises(DataError, match="not a MoNuSeg layout.*mixes two layouts"):
+            get_split("monuseg", tmp_path / "mixed", split, cache_dir=tmp_path / "cache")
 
 
 def counts_or_error(name, data_dir) -> dict:

@@ -24,8 +24,10 @@ training (val carved). Without one, the shipped ``splits/monuseg.json`` (20 trai
 (``test_fraction=0.2``) with a warning.
 
 Test data alone is enough to evaluate: a ``data_dir`` holding only ``MoNuSegTestData/`` (or
-that folder itself), or only ``test/images`` + ``test/masks``, gives splits "test" and "all";
-"train" and "val" are then a `DataError` saying the training data is missing.
+that folder itself, tif + xml, rasterised as above), or only ``test/images`` + ``test/masks``,
+gives splits "test" and "all"; "train" and "val" are then a `DataError` saying the folder only
+holds test data. ``MoNuSegTestData/`` next to a flat ``training/`` (two layouts mixed) is a
+layout error.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from dataclasses import replace
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -55,8 +58,8 @@ TEST_OFFICIAL = "MoNuSegTestData"
 RASTER_VERSION = 1
 EXPECTED = (
     f"{TRAIN_OFFICIAL}/Tissue Images/*.tif + {TRAIN_OFFICIAL}/Annotations/*.xml",
-    f"{TEST_OFFICIAL}/*.tif + *.xml (optional)",
-    "or training/images/ + training/masks/ (+ test/images/ + test/masks/)",
+    f"and/or {TEST_OFFICIAL}/*.tif + *.xml",
+    "or training/images/ + training/masks/ and/or test/images/ + test/masks/",
 )
 
 
@@ -146,8 +149,18 @@ def _is_official_test(folder: Path) -> bool:
     return ".xml" in suffixes and bool(suffixes & {".tif", ".tiff"})
 
 
-def _parts(data_dir: Path) -> tuple[list[Record] | None, list[Record] | None, bool]:
-    """(training records or None, test records or None, masks are XML); never both None."""
+class _Parts(NamedTuple):
+    train: list[Record] | None  # None: no training data
+    test: list[Record] | None  # None: no test data (never both None)
+    xml: bool  # masks are Aperio XML files (rasterised on load)
+    test_dir: Path | None  # where the test records are
+
+
+def _flat_training_roots(data_dir: Path) -> list[Path]:
+    return [r for r in (data_dir, data_dir / "MoNuSeg") if (r / "training" / "images").is_dir()]
+
+
+def _parts(data_dir: Path) -> _Parts:
     train_dir = data_dir / TRAIN_OFFICIAL
     if (data_dir / "Tissue Images").is_dir():
         train_dir = data_dir
@@ -160,9 +173,18 @@ def _parts(data_dir: Path) -> tuple[list[Record] | None, list[Record] | None, bo
             if not (train_dir / "Annotations").is_dir():
                 raise layout_error("MoNuSeg", train_dir, EXPECTED, note="Missing Annotations/.")
             train = _official_pairs(train_dir / "Tissue Images", train_dir / "Annotations")
+        elif _flat_training_roots(data_dir):
+            raise layout_error(
+                "MoNuSeg",
+                data_dir,
+                EXPECTED,
+                note=f"{TEST_OFFICIAL}/ (official tif + xml) next to training/ (PNG masks) mixes "
+                f"two layouts: give {test_dir} itself as the data directory to use the test "
+                "data alone, or use one layout for both.",
+            )
         if test_dir.is_dir():
             test = _official_pairs(test_dir, test_dir)
-        return train, test, True
+        return _Parts(train, test, True, test_dir if test is not None else None)
     for name in ("MoNuSeg", ""):
         root = data_dir / name if name else data_dir
         has_train = (root / "training" / "images").is_dir()
@@ -170,8 +192,17 @@ def _parts(data_dir: Path) -> tuple[list[Record] | None, list[Record] | None, bo
         if has_train or has_test:
             train = _flat_pairs(root / "training") if has_train else None
             test = _flat_pairs(root / "test") if has_test else None
-            return train, test, False
+            return _Parts(train, test, False, root / "test" if has_test else None)
     raise layout_error("MoNuSeg", data_dir, EXPECTED)
+
+
+def _test_only_error(data_dir: Path, parts: _Parts, split: str) -> DataError:
+    where = "" if parts.test_dir == data_dir else f" in {parts.test_dir}"
+    return DataError(
+        f"{data_dir}: only holds MoNuSeg test data ({len(parts.test)} tiles{where}), no "
+        f"training data; split {split!r} needs {TRAIN_OFFICIAL}/ or training/images/ + "
+        "training/masks/. Use split 'test' (or 'all') to evaluate on the test data."
+    )
 
 
 def load_split(
@@ -188,16 +219,11 @@ def load_split(
     ``~/.cache/mininet_tf/monuseg_masks``)."""
     check_split(split)
     data_dir = require_data_dir(data_dir, "MoNuSeg")
-    train, test, xml = _parts(data_dir)
+    parts = _parts(data_dir)
+    train, test, xml = parts.train, parts.test, parts.xml
     if train is None:
         if split in ("train", "val"):
-            raise layout_error(
-                "MoNuSeg",
-                data_dir,
-                EXPECTED,
-                note=f"Only test data is there; split {split!r} needs the training data "
-                f"({TRAIN_OFFICIAL}/ or training/images/ + training/masks/).",
-            )
+            raise _test_only_error(data_dir, parts, split)
         chosen = list(test)
     elif test is not None:
         chosen = select(split, train=train, test=test, val_fraction=val_fraction, seed=seed)
