@@ -1,12 +1,12 @@
 """Evaluate a `.keras` or `.tflite` model on a dataset split at full resolution.
 
     python -m mininet_tf.evaluate --model M.keras --dataset drive --data-dir DRIVE \\
-        --split test --json r.json [--threshold T] [--save-predictions DIR]
+        --split test --json r.json [--threshold T] [--save-predictions DIR] [--tta flip]
 
 Metrics are computed inside the FOV when the dataset has one, foreground class only, both
 ``pooled`` (one confusion matrix over all pixels) and ``per_image`` (mean of per-image scores),
-at the threshold stored in the model card unless ``--threshold`` is given. Conventions are
-written into the JSON next to the numbers.
+at the threshold stored in the model card unless ``--threshold`` is given. Conventions
+(including the test-time augmentation, ``--tta``) are written into the JSON next to the numbers.
 """
 
 from __future__ import annotations
@@ -18,7 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
+from mininet_lite.batch import add_tta_argument
 from mininet_lite.files import atomic_write_json
+from mininet_lite.tiling import tta_passes
 from mininet_tf.cli import exits_on_user_error
 from mininet_tf.cli import progress as show_progress
 from mininet_tf.data.records import DataError
@@ -81,7 +83,14 @@ def evaluate_records(
     result["conventions"]["fov"] = (
         "metrics inside the dataset's FOV masks" if has_fov else "all pixels (no FOV masks)"
     )
+    tta = getattr(segmenter, "tta", None)
+    result["conventions"]["tta"] = (
+        "none (one forward pass per model input)"
+        if tta is None
+        else f"{tta}: mean of {tta_passes(tta)} flipped passes per model input, each flipped back"
+    )
     result["images"] = per_image
+    # With TTA this includes every pass: the measured cost of the option.
     result["inference_seconds_per_image"] = seconds / len(records)
     return result
 
@@ -101,12 +110,14 @@ def evaluate(
     overwrite: bool = False,
     progress: bool = False,
     verify: bool = True,
+    tta: str | None = None,
 ) -> dict:
-    """Evaluate ``model`` on one split of a dataset; optionally write the JSON report."""
+    """Evaluate ``model`` on one split of a dataset; optionally write the JSON report.
+    ``tta``: test-time flip averaging (None, "flip", "flip4"; `mininet_lite.tiling`)."""
     from mininet_tf.data import get_split
     from mininet_tf.inference import load_segmenter
 
-    segmenter = load_segmenter(model, threshold=threshold, threads=threads, verify=verify)
+    segmenter = load_segmenter(model, threshold=threshold, threads=threads, verify=verify, tta=tta)
     records = get_split(dataset, data_dir, split, val_fraction=val_fraction, seed=seed)
     if json_path is not None and Path(json_path).exists() and not overwrite:
         raise FileExistsError(f"{json_path}: exists; refusing to overwrite (pass --overwrite)")
@@ -125,6 +136,7 @@ def evaluate(
             "data_dir": str(data_dir) if data_dir is not None else None,
             "split": split,
             "input_policy": segmenter.policy.to_dict(),
+            "tta": segmenter.tta,
         }
     )
     if json_path is not None:
@@ -157,6 +169,7 @@ def main(argv=None) -> int:
         action="store_false",
         help="load a .tflite even if it differs from the sha256 in its card",
     )
+    add_tta_argument(parser)
     args = parser.parse_args(argv)
     result = evaluate(
         args.model,
@@ -172,11 +185,13 @@ def main(argv=None) -> int:
         overwrite=args.overwrite,
         progress=True,
         verify=args.verify,
+        tta=args.tta,
     )
     keys = ("f1", "dice", "iou", "auc", "sensitivity", "specificity", "accuracy", "mcc")
     print(
         f"{args.model} on {args.dataset}/{args.split}: {result['n_images']} images, "
-        f"threshold {result['conventions']['threshold']:.3f}, {result['conventions']['fov']}"
+        f"threshold {result['conventions']['threshold']:.3f}, {result['conventions']['fov']}, "
+        f"tta {args.tta}"
     )
     for agg in ("pooled", "per_image"):
         print(f"  {agg:9s} " + "  ".join(f"{k} {result[agg][k]:.4f}" for k in keys))

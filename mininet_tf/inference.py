@@ -18,7 +18,7 @@ import numpy as np
 
 from mininet_lite.files import atomic_write_json
 from mininet_lite.runtime import TFLiteSegmenter, card_path, read_card
-from mininet_lite.tiling import InputPolicy, predict_image
+from mininet_lite.tiling import InputPolicy, check_tta, predict_image
 
 #: Largest single Keras forward pass in tile mode; bigger images are tiled.
 DEFAULT_KERAS_TILE = (1024, 1024)
@@ -47,13 +47,17 @@ class KerasSegmenter:
         policy: input policy (default: the card's, else native-resolution tiling).
         threshold: decision threshold (default: the card's, else 0.5).
         card: the card dict (default: read from beside the model path).
+        tta: test-time flip averaging, None, "flip" or "flip4" (`mininet_lite.tiling`).
     """
 
-    def __init__(self, model, policy: InputPolicy | None = None, threshold=None, card=None):
+    def __init__(
+        self, model, policy: InputPolicy | None = None, threshold=None, card=None, tta=None
+    ):
         import keras
 
         from mininet_tf.model import required_multiple
 
+        self.tta = check_tta(tta)  # before loading: a bad value fails fast
         self.path = None
         if isinstance(model, str | Path):
             self.path = Path(model)
@@ -94,20 +98,27 @@ class KerasSegmenter:
 
     def predict(self, image: np.ndarray) -> np.ndarray:
         """(H, W, 3) uint8 -> (H, W) float32 foreground probability (binary models)."""
-        return predict_image(self.forward, image, self.policy, fixed_size=False)[..., 0]
+        prob = predict_image(self.forward, image, self.policy, fixed_size=False, tta=self.tta)
+        return prob[..., 0]
 
 
 def load_segmenter(
-    path: str | Path, *, threshold=None, threads: int | None = None, verify: bool = True
+    path: str | Path,
+    *,
+    threshold=None,
+    threads: int | None = None,
+    verify: bool = True,
+    tta: str | None = None,
 ):
     """A `KerasSegmenter` or `TFLiteSegmenter` for ``path``, chosen by its suffix.
-    ``verify``: check a `.tflite` against the sha256 its card records before loading."""
+    ``verify``: check a `.tflite` against the sha256 its card records before loading;
+    ``tta``: test-time flip averaging (None, "flip", "flip4")."""
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"{path}: model file not found")
     suffix = path.suffix.lower()
     if suffix == ".keras":
-        return KerasSegmenter(path, threshold=threshold)
+        return KerasSegmenter(path, threshold=threshold, tta=tta)
     if suffix == ".tflite":
-        return TFLiteSegmenter(path, threads=threads, threshold=threshold, verify=verify)
+        return TFLiteSegmenter(path, threads=threads, threshold=threshold, verify=verify, tta=tta)
     raise ValueError(f"{path}: unknown model format {suffix!r}; expected .keras or .tflite")

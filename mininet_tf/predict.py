@@ -1,6 +1,6 @@
 """Segment images with a trained model: images or folders in, masks and overlays out.
 
-    python -m mininet_tf.predict --model M.keras image.jpg folder/ --out results/
+    python -m mininet_tf.predict --model M.keras image.jpg folder/ --out results/ [--tta flip]
 
 For every input ``<stem>`` it writes ``<stem>_mask.png`` (0/255), ``<stem>_prob.png`` (16-bit
 probability) and ``<stem>_overlay.png`` into ``--out``. Inputs are never written to; an
@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mininet_lite.batch import add_batch_arguments, report
+from mininet_lite.batch import add_batch_arguments, add_tta_argument, report
 from mininet_tf.cli import exits_on_user_error
 from mininet_tf.cli import progress as show_progress
 from mininet_tf.data.records import DataError
@@ -44,9 +44,11 @@ def predict(
     verify: bool = True,
     skip_existing: bool = False,
     allow_other_model: bool = False,
+    tta: str | None = None,
 ) -> dict:
     """Run ``model`` (path to .keras/.tflite) on ``inputs``; returns the batch manifest
     (``manifest["inputs"][name]``: status, outputs, foreground fraction or failure reason).
+    ``tta``: test-time flip averaging (None, "flip", "flip4"; `mininet_lite.tiling`).
 
     Batch semantics (a bad input is reported and skipped, the manifest, resuming, one model
     per folder): `mininet_lite.batch`.
@@ -57,7 +59,7 @@ def predict(
     from mininet_tf.visualize import mask_overlay, probability_png, save_png
 
     files = collect_inputs(inputs)
-    segmenter = load_segmenter(model, threshold=threshold, threads=threads, verify=verify)
+    segmenter = load_segmenter(model, threshold=threshold, threads=threads, verify=verify, tta=tta)
 
     def segment(f: Path, paths: tuple[Path, ...]) -> dict:
         image = read_image(f)
@@ -72,7 +74,7 @@ def predict(
     return run_batch(
         files,
         out,
-        model_identity(model, segmenter.threshold),
+        model_identity(model, segmenter.threshold, segmenter.tta),
         segment,
         tool="mininet_tf.predict",
         overwrite=overwrite,
@@ -96,6 +98,7 @@ def main(argv=None) -> int:
     parser.add_argument("--verbose", action="store_true", help="show TensorFlow's native logs too")
     parser.add_argument("--threads", type=int, help="TFLite interpreter threads")
     add_batch_arguments(parser)
+    add_tta_argument(parser)
     args = parser.parse_args(argv)
     manifest = predict(
         args.model,
@@ -108,6 +111,7 @@ def main(argv=None) -> int:
         verify=args.verify,
         skip_existing=args.skip_existing,
         allow_other_model=args.allow_other_model,
+        tta=args.tta,
     )
     return report(manifest, args.out)
 

@@ -7,7 +7,15 @@ import sys
 import numpy as np
 import pytest
 
-from mininet_lite.tiling import InputPolicy
+from mininet_lite.tiling import (
+    InputPolicy,
+    pad_to,
+    predict_image,
+    resize_float,
+    resize_uint8,
+    tta_passes,
+    with_tta,
+)
 from mininet_tf.data import get_split
 from mininet_tf.evaluate import evaluate, evaluate_records
 from mininet_tf.inference import KerasSegmenter, load_segmenter, write_card
@@ -60,6 +68,7 @@ def test_report_has_both_aggregations_and_conventions(models, tmp_path):
     assert saved["n_images"] == result["n_images"] == len(saved["images"])
     assert saved["split"] == "val"
     assert "FOV" in saved["conventions"]["fov"]  # the synthetic vessels carry FOV masks
+    assert saved["tta"] is None and saved["conventions"]["tta"].startswith("none")
     with pytest.raises(FileExistsError):
         evaluate(models / "m.keras", "synthetic", None, "val", json_path=out)
 
@@ -134,6 +143,147 @@ def test_tile_origins_lie_on_the_grid_and_cover_the_image():
         assert np.all(kept_gaps <= tile - 2 * overlap)  # every pixel keeps its context
     with pytest.raises(ValueError, match="multiples of 8"):
         tile_origins(565, 512, 32, 8)
+
+
+TILE = InputPolicy(mode="tile", size=(64, 64), overlap=8, multiple=4)
+RESIZE = InputPolicy(mode="resize", size=(32, 48), multiple=8)
+
+
+def _ramp_forward(calls=None):
+    """A fake model with no flip symmetry: brightness times a left-to-right and a top-to-bottom
+    ramp over the model input, so a missing or wrong un-flip, or a flip of the whole image
+    instead of each model input, changes the map."""
+
+    def forward(batch):
+        assert batch.ndim == 4 and batch.shape[0] == 1 and batch.dtype == np.uint8
+        if calls is not None:
+            calls.append(batch.shape)
+        _, h, w, _ = batch.shape
+        bright = batch.astype(np.float32).mean(-1, keepdims=True) / 255
+        ramp_x = (np.arange(w, dtype=np.float32) + 1) / w
+        ramp_y = (np.arange(h, dtype=np.float32) + h + 1) / (2 * h)
+        return bright * ramp_y[None, :, None, None] * ramp_x[None, None, :, None]
+
+    return forward
+
+
+def _hand_mean(forward, tta):
+    """The TTA average written out with numpy: forward(x) and fliplr(forward(fliplr(x))),
+    plus the up-down and double flips for flip4."""
+
+    def averaged(batch):
+        x = batch[0]
+        maps = [forward(x[None])[0], np.fliplr(forward(np.fliplr(x)[None])[0])]
+        if tta == "flip4":
+            maps.append(np.flipud(forward(np.flipud(x)[None])[0]))
+            maps.append(np.flipud(np.fliplr(forward(np.flipud(np.fliplr(x))[None])[0])))
+        return (sum(maps) / len(maps))[None]
+
+    return averaged
+
+
+@pytest.mark.parametrize("tta", ["flip", "flip4"])
+def test_tta_is_the_mean_of_the_flipped_maps_flipped_back(tta):
+    forward, hand = _ramp_forward(), _hand_mean(_ramp_forward(), tta)
+    rng = np.random.default_rng(2)
+    close = {"rtol": 1e-6, "atol": 1e-7}
+
+    # Resize mode: the resized image is the model input; its mean map is resized back.
+    image = rng.integers(0, 256, (50, 70, 3), dtype=np.uint8)
+    got = predict_image(forward, image, RESIZE, fixed_size=True, tta=tta)
+    expected = resize_float(hand(resize_uint8(image, 32, 48)[None])[0], 50, 70)
+    np.testing.assert_allclose(got, expected, **close)
+    one_pass = predict_image(forward, image, RESIZE, fixed_size=True)
+    assert np.abs(got - one_pass).max() > 0.05  # the flips do change this map
+
+    # Tile mode, the image one tile (TFLite) or padded to the grid (Keras).
+    image = rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)
+    got = predict_image(forward, image, TILE, fixed_size=True, tta=tta)
+    np.testing.assert_allclose(got, hand(image[None])[0], **close)
+    image = rng.integers(0, 256, (50, 62, 3), dtype=np.uint8)
+    got = predict_image(forward, image, TILE, fixed_size=False, tta=tta)
+    np.testing.assert_allclose(got, hand(pad_to(image, 52, 64)[None])[0][:50, :62], **close)
+
+    # Tile mode, an image larger than the tile: each tile is averaged over its own flips,
+    # the tiling (origins, padding, kept centres) being that of one pass.
+    image = rng.integers(0, 256, (150, 170, 3), dtype=np.uint8)
+    for fixed_size in (True, False):
+        got = predict_image(forward, image, TILE, fixed_size=fixed_size, tta=tta)
+        expected = predict_image(hand, image, TILE, fixed_size=fixed_size)
+        assert got.shape == (150, 170, 1)
+        np.testing.assert_allclose(got, expected, **close)
+
+
+def test_no_tta_is_the_single_pass_bit_for_bit():
+    forward = _ramp_forward()
+    assert with_tta(forward, None) is forward and with_tta(forward, "none") is forward
+    rng = np.random.default_rng(3)
+    image = rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)
+    for tta in (None, "none"):
+        got = predict_image(forward, image, TILE, fixed_size=True, tta=tta)
+        np.testing.assert_array_equal(got, forward(image[None])[0])
+    image = rng.integers(0, 256, (50, 70, 3), dtype=np.uint8)
+    got = predict_image(forward, image, RESIZE, fixed_size=True, tta=None)
+    expected = resize_float(forward(resize_uint8(image, 32, 48)[None])[0], 50, 70)
+    np.testing.assert_array_equal(got, expected)
+
+
+def test_tta_costs_one_forward_pass_per_flip():
+    image = np.random.default_rng(4).integers(0, 256, (150, 170, 3), dtype=np.uint8)
+    counts = {}
+    for tta, passes in ((None, 1), ("none", 1), ("flip", 2), ("flip4", 4)):
+        calls = []
+        predict_image(_ramp_forward(calls), image, TILE, fixed_size=True, tta=tta)
+        counts[tta] = len(calls)
+        assert tta_passes(tta) == passes
+        assert set(calls) == {(1, 64, 64, 3)}  # the tiles of one pass, only more often
+    assert counts[None] > 1  # tiled
+    assert counts == {
+        None: counts[None],
+        "none": counts[None],
+        "flip": 2 * counts[None],
+        "flip4": 4 * counts[None],
+    }
+
+
+def test_a_bad_tta_value_is_a_clear_error(models):
+    image = np.zeros((64, 64, 3), np.uint8)
+    for bad in ("flip2", "Flip", "", 2, ["flip"]):
+        with pytest.raises(ValueError, match="tta must be None, 'none', 'flip' or 'flip4'"):
+            predict_image(_ramp_forward(), image, TILE, fixed_size=True, tta=bad)
+    for name in ("m.keras", "m.tflite"):
+        with pytest.raises(ValueError, match="'flip4', got 'flip8'"):
+            load_segmenter(models / name, tta="flip8")
+
+
+def test_keras_and_tflite_get_the_same_tta(models):
+    from mininet_tf.data.io import read_image
+
+    image = read_image(get_split("synthetic", None, "test")[0].image)[:100, :90]
+    one_pass = load_segmenter(models / "m.keras").predict(image)
+    for tta in ("flip", "flip4"):
+        keras_map = load_segmenter(models / "m.keras", tta=tta).predict(image)
+        tflite_map = load_segmenter(models / "m.tflite", tta=tta).predict(image)
+        assert keras_map.shape == tflite_map.shape == (100, 90)
+        np.testing.assert_allclose(keras_map, tflite_map, atol=1e-4)
+        assert np.abs(keras_map - one_pass).max() > 1e-3  # TTA did change the map
+
+
+def test_cli_tta_is_accepted_and_recorded(models, tmp_path, capsys):
+    from mininet_tf.evaluate import main
+
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "multiplies inference time by the number of passes" in help_text
+    out = tmp_path / "r.json"
+    args = ["--model", str(models / "m.tflite"), "--dataset", "synthetic", "--split", "val"]
+    assert main([*args, "--json", str(out), "--tta", "flip4"]) == 0
+    assert "tta flip4" in capsys.readouterr().out
+    saved = json.loads(out.read_text())
+    assert saved["tta"] == "flip4"
+    assert saved["conventions"]["tta"].startswith("flip4: mean of 4 flipped passes")
+    assert saved["inference_seconds_per_image"] > 0
 
 
 def test_cli_errors_are_clear(models, tmp_path):

@@ -88,3 +88,16 @@ def test_another_model_is_refused_unless_allowed(tmp_path):
     assert json.loads((out / MANIFEST).read_text())["model"] == MODEL
     run_batch(files, out, other, _segment([]), tool="t", overwrite=True, allow_other_model=True)
     assert json.loads((out / MANIFEST).read_text())["model"] == other
+
+
+def test_tta_is_part_of_the_model_and_older_manifests_mean_none(tmp_path):
+    files, out = _inputs(tmp_path, ("a",)), tmp_path / "out"
+    run_batch(files, out, MODEL, _segment([]), tool="t")  # no "tta": written before the option
+    calls = []
+    manifest = run_batch(
+        files, out, {**MODEL, "tta": None}, _segment(calls), tool="t", skip_existing=True
+    )
+    assert calls == [] and manifest["counts"]["skipped"] == 1
+    for flags in ({"overwrite": True}, {"skip_existing": True}):
+        with pytest.raises(BatchError, match="another model .*tta none"):
+            run_batch(files, out, {**MODEL, "tta": "flip"}, _segment([]), tool="t", **flags)

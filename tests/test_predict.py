@@ -155,3 +155,16 @@ def test_one_folder_never_mixes_two_models(model_path, images, tmp_path):
         model_path, [images], out, overwrite=True, threshold=0.7, allow_other_model=True
     )
     assert manifest["model"]["threshold"] == 0.7
+
+
+def test_cli_tta_is_recorded_and_another_tta_is_another_model(model_path, images, tmp_path, capsys):
+    out = tmp_path / "out"
+    args = ["--model", str(model_path), str(images), "--out", str(out)]
+    assert main([*args, "--tta", "flip"]) == 0
+    assert json.loads((out / "manifest.json").read_text())["model"]["tta"] == "flip"
+    # The same tta resumes this batch; another one would mix maps of two configurations.
+    assert main([*args, "--tta", "flip", "--skip-existing"]) == 0
+    assert "0 ok, 0 failed, 2 skipped" in capsys.readouterr().out
+    assert main([*args, "--skip-existing"]) == 2
+    err = capsys.readouterr().err
+    assert "another model" in err and "tta flip" in err

@@ -289,3 +289,46 @@ def test_infer_reports_a_decompression_bomb_and_goes_on(models, images, no_tf_en
     assert result.returncode == 1, result.stderr
     assert "bomb.png: image too large to decode safely" in result.stderr
     assert "Traceback" not in result.stderr and (tmp_path / "o" / "a_mask.png").is_file()
+
+
+@pytest.fixture(scope="module")
+def random_tflite(tmp_path_factory):
+    """An untrained float32 .tflite (random weights, no export recipe) with a tile card: enough
+    to follow --tta through infer.py, without the trained model of `models`."""
+    import tensorflow as tf
+
+    from mininet_tf.inference import write_card
+    from mininet_tf.model import build_mininet, rebuild_at_size
+
+    model = build_mininet(widths=(8, 12, 16))
+    rng = np.random.default_rng(0)
+    model.set_weights(
+        [w + rng.normal(0, 0.1, w.shape).astype(w.dtype) for w in model.get_weights()]
+    )
+    converter = tf.lite.TFLiteConverter.from_keras_model(rebuild_at_size(model, SIZE, SIZE))
+    path = tmp_path_factory.mktemp("random_tflite") / "m.tflite"
+    path.write_bytes(converter.convert())
+    policy = InputPolicy(mode="tile", size=(SIZE, SIZE), overlap=8, multiple=4)
+    write_card(path, {"threshold": 0.5, "input_policy": policy.to_dict()})
+    return path
+
+
+def test_infer_tta_equals_predict_tta_and_is_recorded(random_tflite, images, no_tf_env, tmp_path):
+    import json
+
+    lite = tmp_path / "lite"
+    result = run_infer(no_tf_env, "--model", random_tflite, images, "--out", lite, "--tta", "flip")
+    assert result.returncode == 0, result.stderr
+    assert json.loads((lite / "manifest.json").read_text())["model"]["tta"] == "flip"
+    predict(random_tflite, [images], tmp_path / "tf", tta="flip")
+    predict(random_tflite, [images], tmp_path / "plain")
+    names = sorted(p.name for p in lite.glob("*_prob.png"))
+    assert len(names) == 4
+    for name in names:
+        np.testing.assert_array_equal(read_png(lite / name), read_png(tmp_path / "tf" / name))
+    assert any((read_png(lite / n) != read_png(tmp_path / "plain" / n)).any() for n in names)
+    # Resuming that folder without --tta would mix two configurations' maps: refused.
+    result = run_infer(
+        no_tf_env, "--model", random_tflite, images, "--out", lite, "--skip-existing"
+    )
+    assert result.returncode == 2 and "another model" in result.stderr

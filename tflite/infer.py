@@ -1,7 +1,7 @@
 """Segment images with a Mini-Net `.tflite` using only numpy, Pillow and a TFLite interpreter.
 
     python tflite/infer.py --model tflite/models/mininet_drive_int8.tflite image.png folder/ \\
-        --out results/ [--threads 2] [--threshold T] [--overwrite]
+        --out results/ [--threads 2] [--threshold T] [--overwrite] [--tta flip]
 
 No TensorFlow and no `mininet_tf`: the interpreter is LiteRT (`ai-edge-litert`) or, if that is
 not installed, `tflite-runtime`. The model card beside the model (``X.json`` for ``X.tflite``)
@@ -30,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from mininet_lite.batch import (  # noqa: E402  (after the path set-up)
     add_batch_arguments,
+    add_tta_argument,
     model_identity,
     report,
     run_batch,
@@ -129,11 +130,12 @@ def infer(
     verify=True,
     skip_existing=False,
     allow_other_model=False,
+    tta=None,
 ) -> dict:
     """Run ``model`` on ``inputs`` and write the PNGs into ``out``; returns the batch manifest
-    (batch semantics: `mininet_lite.batch`)."""
+    (batch semantics: `mininet_lite.batch`; ``tta``: None, "flip" or "flip4")."""
     files = collect_inputs(inputs, is_image_file)
-    segmenter = TFLiteSegmenter(model, threads=threads, threshold=threshold, verify=verify)
+    segmenter = TFLiteSegmenter(model, threads=threads, threshold=threshold, verify=verify, tta=tta)
 
     def segment(f: Path, paths: tuple[Path, ...]) -> dict:
         image = read_image(f)
@@ -150,7 +152,7 @@ def infer(
     return run_batch(
         files,
         out,
-        model_identity(model, segmenter.threshold),
+        model_identity(model, segmenter.threshold, segmenter.tta),
         segment,
         tool="tflite/infer.py",
         overwrite=overwrite,
@@ -171,6 +173,7 @@ def main(argv=None) -> int:
     parser.add_argument("--threads", type=int, help="interpreter threads (default: runtime's)")
     parser.add_argument("--threshold", type=float, help="override the card's threshold")
     add_batch_arguments(parser)
+    add_tta_argument(parser)
     args = parser.parse_args(argv)
     if args.threads is not None and args.threads < 1:
         parser.error("--threads must be >= 1")
@@ -185,6 +188,7 @@ def main(argv=None) -> int:
             verify=args.verify,
             skip_existing=args.skip_existing,
             allow_other_model=args.allow_other_model,
+            tta=args.tta,
         )
     except (ValueError, FileNotFoundError, FileExistsError, ImportError) as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -6,13 +6,13 @@ Semantics (README, "Batch runs"):
 - One unreadable or failing input never stops the batch: it is reported (name and reason) and
   the run goes on; the summary at the end counts ok / failed / skipped inputs, and the command
   exits non-zero when any failed.
-- Every output folder holds ``manifest.json``: the model (path, sha256, threshold) and the
+- Every output folder holds ``manifest.json``: the model (path, sha256, threshold, tta) and the
   status of every input, rewritten atomically as the batch goes (every ``flush_every`` inputs
   and at the end, also after Ctrl-C).
 - ``skip_existing`` resumes an interrupted batch: inputs whose three outputs exist and which
   the manifest records as done by the same model are skipped.
 - A folder's outputs come from one model: ``overwrite`` or ``skip_existing`` into a folder
-  whose manifest names another model (other sha256 or threshold) is refused unless
+  whose manifest names another model (other sha256, threshold or tta) is refused unless
   ``allow_other_model``, so masks of two models are never mixed silently.
 """
 
@@ -26,6 +26,7 @@ from pathlib import Path
 
 from .files import atomic_write_json, plan_outputs, prepare_output_folder
 from .runtime import file_sha256
+from .tiling import check_tta
 
 MANIFEST = "manifest.json"
 
@@ -34,9 +35,14 @@ class BatchError(ValueError):
     """A batch that must not start (its outputs would mix two models)."""
 
 
-def model_identity(model_path: str | Path, threshold: float) -> dict:
+def model_identity(model_path: str | Path, threshold: float, tta: str | None = None) -> dict:
     path = Path(model_path)
-    return {"path": str(path), "sha256": file_sha256(path), "threshold": float(threshold)}
+    return {
+        "path": str(path),
+        "sha256": file_sha256(path),
+        "threshold": float(threshold),
+        "tta": check_tta(tta),
+    }
 
 
 def read_manifest(out: str | Path) -> dict | None:
@@ -50,7 +56,9 @@ def read_manifest(out: str | Path) -> dict | None:
 
 
 def _same_model(a: dict, b: dict) -> bool:
-    return a.get("sha256") == b.get("sha256") and a.get("threshold") == b.get("threshold")
+    # TTA changes the maps as a threshold does. A manifest without "tta" predates the option:
+    # one pass, i.e. None.
+    return all(a.get(key) == b.get(key) for key in ("sha256", "threshold", "tta"))
 
 
 def plan_batch(
@@ -70,8 +78,9 @@ def plan_batch(
             raise BatchError(
                 f"{Path(out) / MANIFEST}: the outputs in {out} come from another model "
                 f"({old.get('path')}, sha256 {str(old.get('sha256'))[:12]}..., threshold "
-                f"{old.get('threshold')}); writing this model's masks there would mix two "
-                "models. Choose another --out, or pass --allow-other-model."
+                f"{old.get('threshold')}, tta {old.get('tta') or 'none'}); writing this model's "
+                "masks there would mix two models. Choose another --out, or pass "
+                "--allow-other-model."
             )
     # Only outputs of inputs recorded as done by this very model may be skipped or redone.
     resumable = previous is not None and _same_model(previous.get("model", {}), model)
@@ -180,6 +189,18 @@ def add_batch_arguments(parser) -> None:
         dest="verify",
         action="store_false",
         help="load a .tflite even if it differs from the sha256 in its card",
+    )
+
+
+def add_tta_argument(parser) -> None:
+    """The --tta option of predict, infer and evaluate."""
+    parser.add_argument(
+        "--tta",
+        choices=("none", "flip", "flip4"),
+        default="none",
+        help="test-time flip averaging: mean of the probability maps of each model input and "
+        "its left-right flip (flip: 2 passes) or also its up-down and double flip (flip4: "
+        "4 passes); multiplies inference time by the number of passes (default: none)",
     )
 
 

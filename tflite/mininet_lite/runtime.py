@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .tiling import InputPolicy, predict_image
+from .tiling import InputPolicy, check_tta, predict_image
 
 
 def load_interpreter(path: str | Path, threads: int | None = None):
@@ -87,6 +87,7 @@ class TFLiteSegmenter:
         policy: input policy; default from the card, else tiles of the model's input size.
         threshold: decision threshold; default from the card, else 0.5.
         verify: check the file against the sha256 in its card before loading it.
+        tta: test-time flip averaging, None, "flip" or "flip4" (`tiling`).
     """
 
     def __init__(
@@ -97,7 +98,9 @@ class TFLiteSegmenter:
         threshold=None,
         *,
         verify: bool = True,
+        tta: str | None = None,
     ):
+        self.tta = check_tta(tta)  # before loading: a bad value fails fast
         self.path = Path(path)
         if not self.path.is_file():
             raise FileNotFoundError(f"{self.path}: model file not found")
@@ -144,4 +147,5 @@ class TFLiteSegmenter:
 
     def predict(self, image: np.ndarray) -> np.ndarray:
         """(H, W, 3) uint8 -> (H, W) float32 foreground probability (binary models)."""
-        return predict_image(self.forward, image, self.policy, fixed_size=True)[..., 0]
+        prob = predict_image(self.forward, image, self.policy, fixed_size=True, tta=self.tta)
+        return prob[..., 0]

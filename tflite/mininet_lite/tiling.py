@@ -11,6 +11,10 @@ probability map of the image's size again. Two policies, recorded in every model
 
 `predict_image` is shared by the Keras path (`mininet_tf.inference`), the TFLite path and the
 TensorFlow-free runtime, so all of them produce the same masks for the same model.
+
+Test-time flip averaging (``tta``, default off) replaces each model input's probability map by
+the mean over flipped copies of that input, each map flipped back: tiles, padding and resizing
+stay those of one pass, and inference costs one forward pass per flip (`tta_passes`).
 """
 
 from __future__ import annotations
@@ -21,6 +25,13 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 Forward = Callable[[np.ndarray], np.ndarray]
+
+#: Test-time augmentation: the flips averaged, as the (1, h, w, 3) batch axes each one reverses.
+TTA_FLIPS: dict[str | None, tuple[tuple[int, ...], ...]] = {
+    None: ((),),
+    "flip": ((), (2,)),
+    "flip4": ((), (2,), (1,), (1, 2)),
+}
 
 
 @dataclass(frozen=True)
@@ -129,8 +140,48 @@ def tile_origins(length: int, tile: int, overlap: int, multiple: int = 1) -> lis
     return sorted(set(origins))
 
 
+def check_tta(tta: str | None) -> str | None:
+    """``tta`` validated: None (or "none": one pass), "flip" or "flip4"."""
+    if tta == "none":
+        return None
+    if not (tta is None or isinstance(tta, str)) or tta not in TTA_FLIPS:
+        raise ValueError(f"tta must be None, 'none', 'flip' or 'flip4', got {tta!r}")
+    return tta
+
+
+def tta_passes(tta: str | None) -> int:
+    """Forward passes per model input under ``tta`` (1, 2 or 4): its inference-time factor."""
+    return len(TTA_FLIPS[check_tta(tta)])
+
+
+def with_tta(forward: Forward, tta: str | None) -> Forward:
+    """``forward`` averaged over the flips of ``tta`` (``forward`` itself for one pass)."""
+    flips = TTA_FLIPS[check_tta(tta)]
+    if len(flips) == 1:
+        return forward  # no TTA: the very same calls, bit-identical maps
+
+    def averaged(batch: np.ndarray) -> np.ndarray:
+        total = None
+        for axes in flips:
+            x = np.ascontiguousarray(np.flip(batch, axes)) if axes else batch
+            prob = forward(x)
+            prob = np.flip(prob, axes) if axes else prob  # back to the input's orientation
+            if total is None:
+                total = prob.astype(np.float32)  # our own copy: summed into in place
+            else:
+                total += prob
+        return total / np.float32(len(flips))
+
+    return averaged
+
+
 def predict_image(
-    forward: Forward, image: np.ndarray, policy: InputPolicy, *, fixed_size: bool
+    forward: Forward,
+    image: np.ndarray,
+    policy: InputPolicy,
+    *,
+    fixed_size: bool,
+    tta: str | None = None,
 ) -> np.ndarray:
     """Probability map (H, W, C) float32 of one RGB uint8 image under ``policy``.
 
@@ -141,7 +192,12 @@ def predict_image(
         fixed_size: True when the model only takes ``policy.size`` (TFLite); False when it
             takes any multiple of ``policy.multiple`` (Keras), so small images are only padded
             to the next multiple instead of the full tile.
+        tta: None (one pass), "flip" (also left-right: 2 passes) or "flip4" (also up-down and
+            both: 4 passes), averaged per model input (see the module docstring).
     """
+    # Flipping each model input rather than the whole image keeps one geometry for all
+    # passes: the same tiles, padding and pooling grid (tile sizes are multiples of it).
+    forward = with_tta(forward, tta)
     if image.ndim != 3 or image.shape[-1] != 3 or image.dtype != np.uint8:
         raise ValueError(f"expected an (H, W, 3) uint8 image, got {image.shape} {image.dtype}")
     height, width = image.shape[:2]
