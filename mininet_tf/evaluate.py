@@ -20,6 +20,7 @@ import numpy as np
 
 from mininet_lite.batch import add_tta_argument
 from mininet_lite.files import atomic_write_json
+from mininet_lite.fundus import add_fov_argument, with_fov_width
 from mininet_lite.tiling import tta_passes
 from mininet_tf.cli import exits_on_user_error
 from mininet_tf.cli import progress as show_progress
@@ -89,6 +90,13 @@ def evaluate_records(
         if tta is None
         else f"{tta}: mean of {tta_passes(tta)} flipped passes per model input, each flipped back"
     )
+    factors = getattr(segmenter, "factors", None)
+    result["conventions"]["fov_width"] = (
+        "none (images at their own scale)"
+        if getattr(segmenter, "fov_width", None) is None
+        else f"each image resampled so its field of view is {segmenter.fov_width:g} px wide "
+        f"(factors {min(factors):.3f}-{max(factors):.3f}), probabilities resampled back"
+    )
     result["images"] = per_image
     # With TTA this includes every pass: the measured cost of the option.
     result["inference_seconds_per_image"] = seconds / len(records)
@@ -111,13 +119,16 @@ def evaluate(
     progress: bool = False,
     verify: bool = True,
     tta: str | None = None,
+    fov_width=None,
 ) -> dict:
     """Evaluate ``model`` on one split of a dataset; optionally write the JSON report.
-    ``tta``: test-time flip averaging (None, "flip", "flip4"; `mininet_lite.tiling`)."""
+    ``tta``: test-time flip averaging (None, "flip", "flip4"; `mininet_lite.tiling`);
+    ``fov_width``: vessel-scale normalisation (None, "auto" or pixels; `mininet_lite.fundus`)."""
     from mininet_tf.data import get_split
     from mininet_tf.inference import load_segmenter
 
     segmenter = load_segmenter(model, threshold=threshold, threads=threads, verify=verify, tta=tta)
+    segmenter = with_fov_width(segmenter, fov_width)
     records = get_split(dataset, data_dir, split, val_fraction=val_fraction, seed=seed)
     if json_path is not None and Path(json_path).exists() and not overwrite:
         raise FileExistsError(f"{json_path}: exists; refusing to overwrite (pass --overwrite)")
@@ -137,6 +148,7 @@ def evaluate(
             "split": split,
             "input_policy": segmenter.policy.to_dict(),
             "tta": segmenter.tta,
+            "fov_width": segmenter.fov_width,
         }
     )
     if json_path is not None:
@@ -170,6 +182,7 @@ def main(argv=None) -> int:
         help="load a .tflite even if it differs from the sha256 in its card",
     )
     add_tta_argument(parser)
+    add_fov_argument(parser)
     args = parser.parse_args(argv)
     result = evaluate(
         args.model,
@@ -186,6 +199,7 @@ def main(argv=None) -> int:
         progress=True,
         verify=args.verify,
         tta=args.tta,
+        fov_width=args.fov_width,
     )
     keys = ("f1", "dice", "iou", "auc", "sensitivity", "specificity", "accuracy", "mcc")
     print(

@@ -512,6 +512,8 @@ def build_card(
         ),
         "threshold_rule": "foreground iff p >= threshold (quantised: q >= threshold_quantized)",
         "threshold_selected_on": threshold_selected_on,
+        # Vessel models: the training images' FOV width, for --fov-width auto.
+        "fov_width": source_card.get("fov_width"),
         "source": {
             "model": source_path.name,
             "sha256": sha256_file(source_path) if source_path.is_file() else None,

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from mininet_lite.batch import add_batch_arguments, add_tta_argument, report
+from mininet_lite.fundus import add_fov_argument
 from mininet_tf.cli import exits_on_user_error
 from mininet_tf.cli import progress as show_progress
 from mininet_tf.data.records import DataError
@@ -45,21 +46,25 @@ def predict(
     skip_existing: bool = False,
     allow_other_model: bool = False,
     tta: str | None = None,
+    fov_width=None,
 ) -> dict:
     """Run ``model`` (path to .keras/.tflite) on ``inputs``; returns the batch manifest
     (``manifest["inputs"][name]``: status, outputs, foreground fraction or failure reason).
-    ``tta``: test-time flip averaging (None, "flip", "flip4"; `mininet_lite.tiling`).
+    ``tta``: test-time flip averaging (None, "flip", "flip4"; `mininet_lite.tiling`);
+    ``fov_width``: vessel-scale normalisation (None, "auto" or pixels; `mininet_lite.fundus`).
 
     Batch semantics (a bad input is reported and skipped, the manifest, resuming, one model
     per folder): `mininet_lite.batch`.
     """
     from mininet_lite.batch import model_identity, run_batch
+    from mininet_lite.fundus import with_fov_width
     from mininet_tf.data.io import read_image
     from mininet_tf.inference import load_segmenter
     from mininet_tf.visualize import mask_overlay, probability_png, save_png
 
     files = collect_inputs(inputs)
     segmenter = load_segmenter(model, threshold=threshold, threads=threads, verify=verify, tta=tta)
+    segmenter = with_fov_width(segmenter, fov_width)
 
     def segment(f: Path, paths: tuple[Path, ...]) -> dict:
         image = read_image(f)
@@ -74,7 +79,7 @@ def predict(
     return run_batch(
         files,
         out,
-        model_identity(model, segmenter.threshold, segmenter.tta),
+        model_identity(model, segmenter.threshold, segmenter.tta, segmenter.fov_width),
         segment,
         tool="mininet_tf.predict",
         overwrite=overwrite,
@@ -99,6 +104,7 @@ def main(argv=None) -> int:
     parser.add_argument("--threads", type=int, help="TFLite interpreter threads")
     add_batch_arguments(parser)
     add_tta_argument(parser)
+    add_fov_argument(parser)
     args = parser.parse_args(argv)
     manifest = predict(
         args.model,
@@ -112,6 +118,7 @@ def main(argv=None) -> int:
         skip_existing=args.skip_existing,
         allow_other_model=args.allow_other_model,
         tta=args.tta,
+        fov_width=args.fov_width,
     )
     return report(manifest, args.out)
 

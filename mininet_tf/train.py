@@ -498,6 +498,21 @@ def _fit(cfg: TrainConfig, run_dir: Path, cluster, model, splits, initial_epoch,
     return history, train_seconds
 
 
+def training_fov_width(records) -> float | None:
+    """Mean field-of-view width in pixels of the training images when they have FOV masks
+    (fundus data), else None: the width ``--fov-width auto`` resamples photographs from other
+    cameras to (vessel-scale normalisation, `mininet_lite.fundus`)."""
+    from mininet_lite.fundus import fov_width
+    from mininet_tf.data.io import read_image
+
+    if not records or any(r.fov is None for r in records):
+        return None
+    try:
+        return float(sum(fov_width(read_image(r.image)) for r in records) / len(records))
+    except ValueError:  # an image without a bright disc: not a fundus photograph
+        return None
+
+
 def _select_and_report(cfg: TrainConfig, run_dir, splits, history, train_seconds, distributed):
     """The selected checkpoint's card (threshold, policy, facts), its test evaluation and
     ``report.json``."""
@@ -521,6 +536,7 @@ def _select_and_report(cfg: TrainConfig, run_dir, splits, history, train_seconds
             "parameters": parameter_counts(best),
             "train_images": len(splits["train"]),
             "val_images": len(splits["val"]),
+            "fov_width": training_fov_width(splits["train"]),
             "input": "RGB uint8 [0, 255], any size (normalised inside the graph)",
             "output": "sigmoid foreground probability per pixel",
         }

@@ -119,3 +119,19 @@ def test_drive_fov_files_are_binary_gifs():
     assert record.fov.suffix == ".gif"
     fov = read_fov(record.fov)
     assert fov.shape == read_image(record.image).shape[:2]
+
+
+@pytest.mark.parametrize(
+    "dataset, folder", [("drive", "DRIVE"), ("stare", "STARE"), ("chase_db1", "CHASE_DB1")]
+)
+def test_fov_width_from_the_image_alone_matches_the_fov_masks(dataset, folder):
+    # Vessel-scale normalisation reads the FOV width off the photograph; on every image of the
+    # three fundus sets it agrees with the FOV masks (official on DRIVE, derived and eroded by
+    # 3 px on the others) to 1% (measured: -0.4% to +0.9%).
+    from mininet_lite.fundus import fov_width
+
+    for record in get_split(dataset, dataset_dir(folder), "all"):
+        image, _, fov = read_record(record)
+        columns = np.flatnonzero(fov.any(axis=0))
+        reference = columns[-1] - columns[0] + 1
+        assert abs(fov_width(image) / reference - 1) < 0.01, record.id

@@ -168,3 +168,19 @@ def test_cli_tta_is_recorded_and_another_tta_is_another_model(model_path, images
     assert main([*args, "--skip-existing"]) == 2
     err = capsys.readouterr().err
     assert "another model" in err and "tta flip" in err
+
+
+def test_cli_fov_width_is_recorded_and_another_width_is_another_model(
+    model_path, images, tmp_path, capsys
+):
+    out = tmp_path / "out"
+    args = ["--model", str(model_path), str(images), "--out", str(out)]
+    assert main([*args, "--fov-width", "40"]) == 0
+    assert json.loads((out / "manifest.json").read_text())["model"]["fov_width"] == 40.0
+    assert main([*args, "--fov-width", "40", "--skip-existing"]) == 0
+    assert "0 ok, 0 failed, 2 skipped" in capsys.readouterr().out
+    assert main([*args, "--skip-existing"]) == 2
+    assert "fov_width 40.0" in capsys.readouterr().err
+    # The test model's card records no training FOV width: 'auto' says so.
+    assert main([*args[:-1], str(tmp_path / "other"), "--fov-width", "auto"]) == 2
+    assert "records no fov_width" in capsys.readouterr().err

@@ -92,6 +92,21 @@ def test_card_threshold_comes_from_validation(tiny_run):
     assert not ids["train"] & ids["val"] and not ids["train"] & ids["test"]
 
 
+def test_card_records_the_training_images_fov_width(tiny_run):
+    # What --fov-width auto resamples other cameras to: here measured independently, as the
+    # column extent of each training image's FOV mask.
+    from mininet_tf.data import get_split
+    from mininet_tf.data.io import read_fov
+
+    out, _ = tiny_run
+    card = json.loads((out / "best.json").read_text())
+    widths = []
+    for record in get_split("manifest", out / "manifests", "train"):
+        columns = np.flatnonzero(read_fov(record.fov).any(axis=0))
+        widths.append(columns[-1] - columns[0] + 1)
+    assert card["fov_width"] == pytest.approx(np.mean(widths), rel=0.02)
+
+
 def test_saved_model_loads_without_custom_objects(tiny_run):
     out, _ = tiny_run
     code = "import keras, mininet_tf; m = keras.models.load_model(r'%s'); print(m.name)" % (

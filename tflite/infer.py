@@ -36,6 +36,7 @@ from mininet_lite.batch import (  # noqa: E402  (after the path set-up)
     run_batch,
 )
 from mininet_lite.files import atomic_write_bytes, collect_inputs  # noqa: E402
+from mininet_lite.fundus import add_fov_argument, with_fov_width  # noqa: E402
 from mininet_lite.runtime import TFLiteSegmenter  # noqa: E402
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".gif", ".ppm", ".pgm")
@@ -131,11 +132,14 @@ def infer(
     skip_existing=False,
     allow_other_model=False,
     tta=None,
+    fov_width=None,
 ) -> dict:
     """Run ``model`` on ``inputs`` and write the PNGs into ``out``; returns the batch manifest
-    (batch semantics: `mininet_lite.batch`; ``tta``: None, "flip" or "flip4")."""
+    (batch semantics: `mininet_lite.batch`; ``tta``: None, "flip" or "flip4"; ``fov_width``:
+    vessel-scale normalisation, None, "auto" or pixels, `mininet_lite.fundus`)."""
     files = collect_inputs(inputs, is_image_file)
     segmenter = TFLiteSegmenter(model, threads=threads, threshold=threshold, verify=verify, tta=tta)
+    segmenter = with_fov_width(segmenter, fov_width)
 
     def segment(f: Path, paths: tuple[Path, ...]) -> dict:
         image = read_image(f)
@@ -152,7 +156,7 @@ def infer(
     return run_batch(
         files,
         out,
-        model_identity(model, segmenter.threshold, segmenter.tta),
+        model_identity(model, segmenter.threshold, segmenter.tta, segmenter.fov_width),
         segment,
         tool="tflite/infer.py",
         overwrite=overwrite,
@@ -174,6 +178,7 @@ def main(argv=None) -> int:
     parser.add_argument("--threshold", type=float, help="override the card's threshold")
     add_batch_arguments(parser)
     add_tta_argument(parser)
+    add_fov_argument(parser)
     args = parser.parse_args(argv)
     if args.threads is not None and args.threads < 1:
         parser.error("--threads must be >= 1")
@@ -189,6 +194,7 @@ def main(argv=None) -> int:
             skip_existing=args.skip_existing,
             allow_other_model=args.allow_other_model,
             tta=args.tta,
+            fov_width=args.fov_width,
         )
     except (ValueError, FileNotFoundError, FileExistsError, ImportError) as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -6,13 +6,13 @@ Semantics (README, "Batch runs"):
 - One unreadable or failing input never stops the batch: it is reported (name and reason) and
   the run goes on; the summary at the end counts ok / failed / skipped inputs, and the command
   exits non-zero when any failed.
-- Every output folder holds ``manifest.json``: the model (path, sha256, threshold, tta) and the
+- Every output folder holds ``manifest.json``: the model (path, sha256, threshold, tta, fov_width) and the
   status of every input, rewritten atomically as the batch goes (every ``flush_every`` inputs
   and at the end, also after Ctrl-C).
 - ``skip_existing`` resumes an interrupted batch: inputs whose three outputs exist and which
   the manifest records as done by the same model are skipped.
 - A folder's outputs come from one model: ``overwrite`` or ``skip_existing`` into a folder
-  whose manifest names another model (other sha256, threshold or tta) is refused unless
+  whose manifest names another model (other sha256, threshold, tta or fov_width) is refused unless
   ``allow_other_model``, so masks of two models are never mixed silently.
 """
 
@@ -35,13 +35,19 @@ class BatchError(ValueError):
     """A batch that must not start (its outputs would mix two models)."""
 
 
-def model_identity(model_path: str | Path, threshold: float, tta: str | None = None) -> dict:
+def model_identity(
+    model_path: str | Path,
+    threshold: float,
+    tta: str | None = None,
+    fov_width: float | None = None,
+) -> dict:
     path = Path(model_path)
     return {
         "path": str(path),
         "sha256": file_sha256(path),
         "threshold": float(threshold),
         "tta": check_tta(tta),
+        "fov_width": None if fov_width is None else float(fov_width),
     }
 
 
@@ -56,9 +62,9 @@ def read_manifest(out: str | Path) -> dict | None:
 
 
 def _same_model(a: dict, b: dict) -> bool:
-    # TTA changes the maps as a threshold does. A manifest without "tta" predates the option:
-    # one pass, i.e. None.
-    return all(a.get(key) == b.get(key) for key in ("sha256", "threshold", "tta"))
+    # TTA and FOV rescaling change the maps as a threshold does. A manifest without "tta" or
+    # "fov_width" predates the option: one pass, no rescaling, i.e. None.
+    return all(a.get(key) == b.get(key) for key in ("sha256", "threshold", "tta", "fov_width"))
 
 
 def plan_batch(
@@ -78,7 +84,8 @@ def plan_batch(
             raise BatchError(
                 f"{Path(out) / MANIFEST}: the outputs in {out} come from another model "
                 f"({old.get('path')}, sha256 {str(old.get('sha256'))[:12]}..., threshold "
-                f"{old.get('threshold')}, tta {old.get('tta') or 'none'}); writing this model's "
+                f"{old.get('threshold')}, tta {old.get('tta') or 'none'}, fov_width "
+                f"{old.get('fov_width') or 'none'}); writing this model's "
                 "masks there would mix two models. Choose another --out, or pass "
                 "--allow-other-model."
             )
