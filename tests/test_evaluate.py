@@ -99,17 +99,44 @@ def test_threshold_override_changes_the_binary_scores(models):
 
 
 def test_save_predictions_writes_prob_mask_overlay(models, tmp_path):
+    """The saved PNGs are the model's: its probability map as 16-bit grey, its mask at the
+    (overridden) threshold, and the error overlay of that mask (definition written out here: TP green,
+    FP red, FN blue blended at 0.6, outside the FOV dimmed to 0.4)."""
     from PIL import Image
+
+    from mininet_tf.data.io import read_record
 
     records = get_split("synthetic", None, "val")[:2]
     out = tmp_path / "pred"
-    evaluate_records(KerasSegmenter(models / "m.keras"), records, save_predictions=out)
+    seg = KerasSegmenter(models / "m.keras")
+    # This random model is foreground nearly everywhere at 0.5: a threshold at the median
+    # probability gives both classes, so TP, FP and FN all occur.
+    threshold = float(np.median(seg.predict(read_record(records[0])[0])))
+    evaluate_records(seg, records, threshold=threshold, save_predictions=out)
+    colours = (
+        (True, True, (0, 200, 0)),
+        (False, True, (230, 30, 30)),
+        (True, False, (30, 90, 255)),
+    )
     for r in records:
+        image, truth, fov = read_record(r)
+        truth, inside = truth.astype(bool), fov.astype(bool)
+        want = seg.predict(image)
         prob = np.asarray(Image.open(out / f"{r.id}_prob.png"))
         mask = np.asarray(Image.open(out / f"{r.id}_mask.png"))
         overlay = np.asarray(Image.open(out / f"{r.id}_overlay.png"))
-        assert prob.dtype == np.uint16 and set(np.unique(mask)) <= {0, 255}
-        assert overlay.shape == mask.shape + (3,)
+        assert prob.dtype == np.uint16
+        np.testing.assert_allclose(prob / 65535, want, rtol=0, atol=0.5 / 65535 + 1e-7)
+        pred = want >= threshold
+        assert 0 < pred.sum() < pred.size, r.id  # both classes: the overlay check bites
+        np.testing.assert_array_equal(mask, pred.astype(np.uint8) * 255)
+        expected = image.astype(np.float32)
+        for is_truth, is_pred, colour in colours:
+            where = (truth == is_truth) & (pred == is_pred)
+            expected[where] = 0.4 * expected[where] + 0.6 * np.float32(colour)
+        expected[~inside] *= 0.4
+        expected = np.clip(expected, 0, 255).astype(int)
+        assert np.abs(overlay.astype(int) - expected).max() <= 1, r.id
     with pytest.raises(FileExistsError):
         evaluate_records(KerasSegmenter(models / "m.keras"), records, save_predictions=out)
 

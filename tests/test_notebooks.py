@@ -156,30 +156,130 @@ def trained_run(kernel, tmp_path_factory):
     return runs[0], seconds
 
 
+def _printed(out_dir, name) -> str:
+    """Everything the executed notebook printed (its stream outputs)."""
+    executed = nbformat.read(out_dir / f"{name}.out.ipynb", as_version=4)
+    return "".join(
+        output.get("text", "")
+        for cell in executed.cells
+        if cell.cell_type == "code"
+        for output in cell.outputs
+        if output.get("output_type") == "stream"
+    )
+
+
 @pytest.mark.slow
-def test_train_notebook_runs(trained_run):
+def test_train_notebook_shows_its_models_scores_and_overlays(trained_run):
+    """What notebook 01 shows is its model's: the saved masks are the trained model's masks at
+    the card threshold, the error overlays colour those masks' TP/FP/FN (definition written
+    out here), and the printed table's scores are recounted here with plain numpy."""
+    import numpy as np
+    from PIL import Image
+
+    from mininet_tf.data import get_split
+    from mininet_tf.data.io import read_record
+    from mininet_tf.inference import KerasSegmenter
+
     run, seconds = trained_run
-    for name in ("best.keras", "best.json", "log.csv", "eval_test_notebook.json"):
+    for name in ("best.keras", "best.json", "log.csv"):
         assert (run / name).is_file(), name
-    assert list((run / "predictions").rglob("*_overlay.png"))
+    report = json.loads((run / "eval_test_notebook.json").read_text())
+    card = json.loads((run / "best.json").read_text())
+    threshold = card["threshold"]
+    assert report["conventions"]["threshold"] == threshold and report["split"] == "test"
+    segmenter = KerasSegmenter(run / "best.keras")
+    records = get_split("synthetic", None, "test")
+    assert report["n_images"] == len(records) == len(report["images"])
+    colours = {"tp": (0, 200, 0), "fp": (230, 30, 30), "fn": (30, 90, 255)}
+    totals = dict.fromkeys(("tp", "fp", "fn", "tn"), 0)
+    for record, saved in zip(records, report["images"], strict=True):
+        image, truth, fov = read_record(record)
+        truth, inside = truth.astype(bool), fov.astype(bool)
+        pred = segmenter.predict(image) >= threshold
+        folder = run / "predictions"
+        mask = np.asarray(Image.open(folder / f"{record.id}_mask.png"))
+        np.testing.assert_array_equal(mask, pred.astype(np.uint8) * 255, err_msg=record.id)
+        where = {"tp": pred & truth, "fp": pred & ~truth, "fn": ~pred & truth}
+        expected = image.astype(np.float32)
+        for kind, colour in colours.items():
+            expected[where[kind]] = 0.4 * expected[where[kind]] + 0.6 * np.float32(colour)
+        expected[~inside] *= 0.4
+        overlay = np.asarray(Image.open(folder / f"{record.id}_overlay.png")).astype(int)
+        assert np.abs(overlay - np.clip(expected, 0, 255).astype(int)).max() <= 1, record.id
+        counts = {k: int((v & inside).sum()) for k, v in where.items()}
+        counts["tn"] = int((~pred & ~truth & inside).sum())
+        tp, fp, fn = counts["tp"], counts["fp"], counts["fn"]
+        f1 = 2 * tp / (2 * tp + fp + fn) if 2 * tp + fp + fn else 1.0
+        assert saved["id"] == record.id and saved["f1"] == pytest.approx(f1, abs=1e-9)
+        totals = {k: totals[k] + counts[k] for k in totals}
+    tp, fp, fn, tn = (totals[k] for k in ("tp", "fp", "fn", "tn"))
+    recount = {
+        "f1": 2 * tp / (2 * tp + fp + fn),
+        "iou": tp / (tp + fp + fn),
+        "sensitivity": tp / (tp + fn),
+        "specificity": tn / (tn + fp),
+        "accuracy": (tp + tn) / (tp + fp + fn + tn),
+    }
+    for key, value in recount.items():
+        assert report["pooled"][key] == pytest.approx(value, abs=1e-9), key
+    keys = ("f1", "iou", "auc", "sensitivity", "specificity", "accuracy")
+    row = "| pooled | " + " | ".join(f"{report['pooled'][k]:.4f}" for k in keys) + " |"
+    assert row in _printed(run.parent, "01_train_mininet").splitlines()
     print(f"01_train_mininet: {seconds:.0f} s")
 
 
 @pytest.mark.slow
-def test_quantize_and_export_notebook_runs(kernel, trained_run, tmp_path):
+def test_quantize_and_export_notebook_shows_each_files_card_figures(kernel, trained_run, tmp_path):
+    """Notebook 02's comparison table: one row per file with that file's card figures; the
+    float32 export, the same function as the Keras model, scores what the Keras row scores."""
     model = trained_run[0] / "best.keras"
     seconds = _execute("02_quantize_and_export", kernel, tmp_path, MODEL_PATH=str(model))
+    modes = ("float32", "float16", "dynamic", "int8", "qat_int8")
     exports = sorted(p.name for p in tmp_path.glob("*.tflite"))
-    assert exports == [
-        f"mininet_{m}.tflite" for m in ("dynamic", "float16", "float32", "int8", "qat_int8")
-    ]
-    assert (tmp_path / "comparison.md").read_text().count("\n") == 2 + 1 + len(exports)
+    assert exports == sorted(f"mininet_{m}.tflite" for m in modes)
+    table = (tmp_path / "comparison.md").read_text().splitlines()
+    rows = {}
+    for line in table[2:]:
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        rows[cells[0]] = cells
+    assert list(rows) == ["Keras (float32)", *modes]
+    for mode in modes:
+        card = json.loads((tmp_path / f"mininet_{mode}.json").read_text())
+        cells = rows[mode]
+        assert cells[1] == f"`mininet_{mode}.tflite`" and cells[3] == f"{card['threshold']:.2f}"
+        pooled = card["metrics"]["pooled"]
+        assert cells[4:7] == [f"{pooled[k]:.4f}" for k in ("f1", "iou", "auc")], mode
+    keras_row, float_row = rows["Keras (float32)"], rows["float32"]
+    assert keras_row[3] == float_row[3]  # the same threshold
+    for column in (4, 5):  # F1, IoU: the same masks up to float rounding at the threshold
+        assert abs(float(keras_row[column]) - float(float_row[column])) <= 2e-3, column
     assert (tmp_path / "mininet_exports.zip").is_file()
     print(f"02_quantize_and_export: {seconds:.0f} s")
 
 
 @pytest.mark.slow
-def test_tflite_inference_notebook_runs(kernel, tmp_path):
+def test_tflite_inference_notebook_shows_the_models_mask(kernel, tmp_path):
+    """Notebook 03 writes (and shows) the shipped model's mask of its sample image, and an
+    overlay of that mask (checked against the overlay's definition)."""
+    import numpy as np
+    from PIL import Image
+
+    from mininet_lite import TFLiteSegmenter
+
+    from .test_tflite_runtime import overlay_outline
+
     seconds = _execute("03_tflite_inference", kernel, tmp_path)
-    assert list(tmp_path.glob("*_overlay.png")), sorted(p.name for p in tmp_path.iterdir())
+    sample = tmp_path / "inputs" / "sample_lesions.png"  # the default model is isic2017_int8
+    segmenter = TFLiteSegmenter(ROOT / "tflite" / "models" / "mininet_isic2017_int8.tflite")
+    image = np.asarray(Image.open(sample).convert("RGB"))
+    pred = segmenter.predict(image) >= segmenter.threshold
+    mask = np.asarray(Image.open(tmp_path / "sample_lesions_mask.png")) > 0
+    np.testing.assert_array_equal(mask, pred)
+    assert 0 < pred.sum() < pred.size  # a lesion found, not everything: the overlay checks bite
+    overlay = np.asarray(Image.open(tmp_path / "sample_lesions_overlay.png"))
+    outline, _ = overlay_outline(image, pred, overlay)
+    assert outline.any()
+    printed = _printed(tmp_path, "03_tflite_inference")
+    assert f"threshold      {segmenter.threshold:.3f}" in printed
+    assert "TensorFlow was not imported by this kernel" in printed
     print(f"03_tflite_inference: {seconds:.0f} s")

@@ -75,6 +75,46 @@ def read_png(path):
     return np.asarray(Image.open(path))
 
 
+#: The overlay's mask colour (mininet_tf.visualize.MASK_COLOR and tflite/infer.py's copy).
+MASK_COLOR = (255, 220, 0)
+
+
+def _neighbours(a, outside):
+    """Per pixel: is a 4-neighbour / an 8-neighbour True (pixels beyond the frame: outside)."""
+    p = np.pad(a, 1, constant_values=outside)
+    four = p[:-2, 1:-1] | p[2:, 1:-1] | p[1:-1, :-2] | p[1:-1, 2:]
+    return four, four | p[:-2, :-2] | p[:-2, 2:] | p[2:, :-2] | p[2:, 2:]
+
+
+def overlay_outline(image, mask, overlay, alpha=0.45):
+    """Check one mask overlay against its definition, written out here with numpy; returns
+    (outline pixels, boundary band).
+
+    Every pixel is the image, blended ``(1 - alpha) * pixel + alpha * MASK_COLOR`` inside the
+    mask (to 1 grey level), or an outline pixel in MASK_COLOR. At these sizes (under 600 px)
+    the outline is one pixel wide: it lies on the mask's boundary band (mask pixels with a
+    background 8-neighbour, the frame counting as background) and covers every mask pixel next
+    to the outer background (a 4-neighbour inside the image, holes filled).
+    """
+    from scipy import ndimage
+
+    assert min(mask.shape) < 600
+    color = np.asarray(MASK_COLOR, np.float32)
+    blend = image.astype(np.float32)
+    blend[mask] = (1 - alpha) * blend[mask] + alpha * color
+    blend = np.clip(blend, 0, 255).astype(np.uint8)
+    blended = (np.abs(overlay.astype(int) - blend.astype(int)) <= 1).all(-1)
+    outline = (overlay == np.asarray(MASK_COLOR, np.uint8)).all(-1) & ~blended
+    assert (blended | outline).all(), "pixels that are neither the blend nor the outline"
+    _, next_to_background = _neighbours(~mask, True)
+    band = mask & next_to_background
+    assert not (outline & ~band).any(), "outline pixels off the mask boundary"
+    outer, _ = _neighbours(~ndimage.binary_fill_holes(mask), False)
+    missed = mask & outer & ~outline
+    assert not missed.any(), f"{missed.sum()} outer boundary pixels without outline"
+    return outline, band
+
+
 def test_blocker_really_blocks(no_tf_env):
     code = "import tensorflow"
     result = subprocess.run([sys.executable, "-c", code], env=no_tf_env, capture_output=True)
@@ -101,7 +141,22 @@ def test_infer_without_tensorflow_equals_mininet_tf_predict(models, images, no_t
     mask = read_png(tmp_path / "lite" / "c_mask.png")
     assert mask.shape == (128, 256) and set(np.unique(mask)) <= {0, 255}
     assert read_png(tmp_path / "lite" / "b_prob.png").dtype == np.uint16
-    assert read_png(tmp_path / "lite" / "b_overlay.png").shape == (77, 101, 3)
+    # The overlays come from two implementations (Pillow in infer.py, OpenCV in
+    # mininet_tf.visualize): each is checked against the overlay's definition, and the two
+    # are identical off the mask's boundary band. On the band they may differ: OpenCV outlines
+    # mask pixels on the image edge and not the rims of holes, Pillow the other way round.
+    outlined = 0
+    for stem in ("a", "b", "c", "grey"):
+        image = np.asarray(Image.open(images / f"{stem}.png").convert("RGB"))
+        mask = read_png(tmp_path / "lite" / f"{stem}_mask.png") > 0
+        lite = read_png(tmp_path / "lite" / f"{stem}_overlay.png")
+        tf = read_png(tmp_path / "tf" / f"{stem}_overlay.png")
+        assert lite.shape == tf.shape == image.shape, stem
+        lite_outline, band = overlay_outline(image, mask, lite)
+        tf_outline, _ = overlay_outline(image, mask, tf)
+        np.testing.assert_array_equal(lite[~band], tf[~band], err_msg=stem)
+        outlined += int(lite_outline.sum() + tf_outline.sum())
+    assert outlined > 0  # the masks are not empty: the outline checks bite
 
 
 def test_int8_without_tensorflow_agrees_with_keras(models, images, no_tf_env, tmp_path):
@@ -135,6 +190,42 @@ def test_infer_never_overwrites(models, images, no_tf_env, tmp_path):
     assert result.returncode == 2 and "input folder" in result.stderr
     result = run_infer(no_tf_env, "--model", folder / "missing.tflite", images, "--out", out)
     assert result.returncode == 2 and "not found" in result.stderr
+
+
+def test_litert_runs_the_real_converted_models(models):
+    """The interpreter `load_interpreter` gives is LiteRT's (ai-edge-litert is installed), and
+    running it on the exported files gives the Keras model's output: float32 to 1e-5, int8
+    (dequantised with the file's scale and zero point, as `TFLiteSegmenter.forward` does) to
+    a few quantisation steps."""
+    import keras
+    from ai_edge_litert.interpreter import Interpreter
+
+    source, folder = models
+    model = keras.models.load_model(source, compile=False)
+    rng = np.random.default_rng(5)
+    batch = rng.integers(0, 256, (1, SIZE, SIZE, 3), dtype=np.uint8)
+    want = np.asarray(model(batch.astype(np.float32), training=False))
+    for mode in ("float32", "int8"):
+        path = folder / f"small_{mode}.tflite"
+        interpreter = runtime.load_interpreter(path)
+        assert type(interpreter) is Interpreter
+        inp, out = interpreter.get_input_details()[0], interpreter.get_output_details()[0]
+        interpreter.set_tensor(inp["index"], batch)
+        interpreter.invoke()
+        raw = interpreter.get_tensor(out["index"])
+        if mode == "float32":
+            assert raw.dtype == np.float32
+            np.testing.assert_allclose(raw, want, rtol=0, atol=1e-5)
+        else:
+            scale, zero = out["quantization"]
+            assert raw.dtype == np.uint8 and 0 < scale <= 1 / 255 + 1e-9
+            got = (raw.astype(np.float32) - zero) * np.float32(scale)
+            assert np.abs(got - want).max() <= 8 * scale, np.abs(got - want).max() / scale
+            assert np.abs(got - want).mean() <= 2 * scale
+        segmenter = runtime.TFLiteSegmenter(path)
+        assert type(segmenter.interpreter) is Interpreter
+        expected = raw if mode == "float32" else got
+        np.testing.assert_array_equal(segmenter.forward(batch), expected)
 
 
 def test_falls_back_to_tflite_runtime(monkeypatch, models):
