@@ -14,9 +14,11 @@ view in pixels (measured on the training masks: calibre / FOV width is 0.0055 on
 on STARE, 0.0062 on CHASE_DB1), so each test image is resampled by
 ``reference_fov_width / its FOV width`` before inference and the probabilities are resampled
 back (`mininet_lite.fundus.FovRescaled`, what ``--fov-width`` does in evaluate and predict); the
-reference is the mean FOV width of the model's training images (train + val splits; a joint
-model: the mean over the three sets). FOV widths are read off the photographs alone
-(`mininet_lite.fundus.fov_width`), so no ground truth or FOV mask is used. Writes ``benchmarks/results/cross_dataset.json``.
+reference is the ``fov_width`` of the model's card: the mean FOV width of its training
+images, or for a model trained on normalised images (the joint model) the width it was trained
+at. FOV widths are read off the photographs alone (`mininet_lite.fundus.fov_width`), so no
+ground truth or FOV mask is used. Row ``none``: every model at the images' own scale (a
+normalised model too). Writes ``benchmarks/results/cross_dataset.json``.
 """
 
 from __future__ import annotations
@@ -70,7 +72,8 @@ def vessel_calibre(dataset: str, data_dir: str) -> dict:
 
 
 def main() -> None:
-    from mininet_lite.fundus import FovRescaled
+    from mininet_lite.fundus import FovRescaled, with_fov_width
+    from mininet_lite.runtime import read_card
     from mininet_tf.data import get_split
     from mininet_tf.evaluate import evaluate_records
     from mininet_tf.inference import load_segmenter
@@ -98,12 +101,15 @@ def main() -> None:
     rows = []
     for spec in args.model:
         name, _, path = spec.partition("=")
-        trained_on = [name] if name in FUNDUS else list(FUNDUS)
-        reference = float(np.mean([widths[d] for d in trained_on]))
+        card = read_card(path)
+        # The card's width (a trained-at-own-scale model: its training images' mean FOV width;
+        # a normalised model: the width it was trained at); cards older than the field: the
+        # same mean, measured here.
+        reference = card.get("fov_width") or widths[name]
         for test, folder in FUNDUS.items():
             records = get_split(test, str(root / folder), "test")
             for mode in ("none", "fov"):
-                segmenter = load_segmenter(path)
+                segmenter = with_fov_width(load_segmenter(path), "none")
                 if mode == "fov":
                     segmenter = FovRescaled(segmenter, reference)
                 started = time.perf_counter()

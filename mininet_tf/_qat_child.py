@@ -130,10 +130,12 @@ def convert_qat(tf, tf_keras, tfmot, job, weights, qat_weights, size) -> bytes:
     return converter.convert()
 
 
-def val_scorer(tf, model, records, policy_dict, metric):
-    """A function scoring ``model`` on the validation records like the exported file will run."""
+def val_scorer(tf, model, records, policy_dict, metric, fov_width=None):
+    """A function scoring ``model`` on the validation records like the exported file will run
+    (``fov_width``: the images resampled first, for models trained on normalised fundus data)."""
     import numpy as np
 
+    from mininet_lite.fundus import FovRescaled
     from mininet_lite.tiling import InputPolicy, predict_image
     from mininet_tf.data.io import read_record
     from mininet_tf.metrics import best_threshold
@@ -145,10 +147,18 @@ def val_scorer(tf, model, records, policy_dict, metric):
     def forward(batch):
         return forward_fn(tf.constant(batch.astype(np.float32))).numpy()
 
+    class Segmenter:
+        threshold = 0.5
+
+        def predict(self, image):
+            return predict_image(forward, image, policy, fixed_size=True)[..., 0]
+
+    segmenter = Segmenter() if fov_width is None else FovRescaled(Segmenter(), fov_width)
+
     def score():
         truths, probs, fovs = [], [], []
         for image, mask, fov in data:
-            probs.append(predict_image(forward, image, policy, fixed_size=True)[..., 0])
+            probs.append(segmenter.predict(image))
             truths.append(mask)
             fovs.append(fov if fov is not None else np.ones_like(mask))
         return best_threshold(truths, probs, fovs, metric=metric, aggregate="pooled")
@@ -190,7 +200,9 @@ def run(job: dict) -> dict:
         float(job["learning_rate"]), max(1, epochs * steps), alpha=0.01
     )
     model.compile(optimizer=tf_keras.optimizers.Adam(schedule), loss=combined_loss)
-    score = val_scorer(tf, model, val_records, job["policy"], job.get("metric", "f1"))
+    score = val_scorer(
+        tf, model, val_records, job["policy"], job.get("metric", "f1"), cfg.fov_width
+    )
 
     history, best = [], None
     for epoch in range(epochs):

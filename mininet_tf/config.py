@@ -38,6 +38,7 @@ class TrainConfig:
     foreground_fraction: float = 0.5  # share of patches centred on a foreground pixel
     augment: bool = True
     augment_preset: str = "default"  # data.pipeline.PRESETS: default | dermoscopy_field | ...
+    fov_width: float | None = None  # fundus: resample every image to this FOV width (px)
     # --- optimisation ---
     optimizer: str = "adam"  # adam | adamw | sgd
     learning_rate: float = 3e-3
@@ -101,6 +102,10 @@ class TrainConfig:
             raise ValueError(f"shard_policy must be off or data, got {self.shard_policy!r}")
         if self.init_from is not None and not str(self.init_from).endswith(".keras"):
             raise ValueError(f"init_from must be a .keras model file, got {self.init_from!r}")
+        if self.fov_width is not None and not self.fov_width > 0:
+            raise ValueError(f"fov_width must be positive, got {self.fov_width}")
+        if self.fov_width is not None and self.image_size is not None:
+            raise ValueError("fov_width is for patch training at native scale, not image_size")
         if self.lr_reference_batch < 1:
             raise ValueError(f"lr_reference_batch must be >= 1, got {self.lr_reference_batch}")
         return self
@@ -142,6 +147,9 @@ HELP = {
     "dmres_scales": "DMRes branch resolution divisors",
     "upsampling": "nearest (any input size) or bilinear (fixed input size only)",
     "threshold_metric": "validation metric the decision threshold maximises (f1)",
+    "fov_width": "vessel-scale normalisation (fundus): resample every training, validation and "
+    "test image so its field of view is this many pixels wide (e.g. 540, DRIVE's); the card "
+    "records it and inference then applies it by itself (mininet_lite.fundus)",
     "eval_tile": "largest Keras forward pass at validation/test inference (tile mode)",
     "verbose": "0 silent, 1 progress (a bar on a terminal, one line per epoch in a log); "
     "also shows TensorFlow's native logs",

@@ -514,6 +514,7 @@ def build_card(
         "threshold_selected_on": threshold_selected_on,
         # Vessel models: the training images' FOV width, for --fov-width auto.
         "fov_width": source_card.get("fov_width"),
+        "fov_normalised": bool(source_card.get("fov_normalised")),
         "source": {
             "model": source_path.name,
             "sha256": sha256_file(source_path) if source_path.is_file() else None,
@@ -564,10 +565,12 @@ def write_model(out: Path, data: bytes) -> None:
 
 def measure(out: Path, records, *, dataset: str, split: str, threads=None) -> dict:
     """Metrics of the written file ``out`` (with its card) on ``records``."""
+    from mininet_lite.fundus import with_fov_width
     from mininet_lite.runtime import TFLiteSegmenter
     from mininet_tf.evaluate import evaluate_records
 
-    segmenter = TFLiteSegmenter(out, threads=threads)
+    # As served: a model trained on normalised fundus images resamples them (its card says so).
+    segmenter = with_fov_width(TFLiteSegmenter(out, threads=threads), None)
     result = evaluate_records(segmenter, records)
     return {
         "dataset": dataset,

@@ -81,6 +81,7 @@ def make_train_dataset(records, cfg: TrainConfig):
         augment=Augment.preset(cfg.augment_preset) if cfg.augment else None,
         foreground_fraction=cfg.foreground_fraction,
         seed=cfg.seed,
+        fov_width=cfg.fov_width,
     )
 
 
@@ -269,6 +270,7 @@ class Checkpointer(keras.callbacks.Callback):
         self.twin = None
 
     def on_epoch_end(self, epoch, logs=None):
+        from mininet_lite.fundus import FovRescaled
         from mininet_tf.inference import KerasSegmenter, write_card
 
         logs = logs if logs is not None else {}
@@ -283,6 +285,8 @@ class Checkpointer(keras.callbacks.Callback):
         elif self.twin is not self.model:
             self.twin.set_weights(self.model.get_weights())
         segmenter = KerasSegmenter(self.twin, policy=self.policy)
+        if self.cfg.fov_width is not None:  # scored at the images' own size, as served
+            segmenter = FovRescaled(segmenter, self.cfg.fov_width)
         scores = validation_scores(segmenter, self.val_records, self.cfg.threshold_metric)
         logs.update(scores)
         if scores["val_best"] > self.best:
@@ -516,6 +520,7 @@ def training_fov_width(records) -> float | None:
 def _select_and_report(cfg: TrainConfig, run_dir, splits, history, train_seconds, distributed):
     """The selected checkpoint's card (threshold, policy, facts), its test evaluation and
     ``report.json``."""
+    from mininet_lite.fundus import with_fov_width
     from mininet_tf.inference import KerasSegmenter, write_card
     from mininet_tf.model import parameter_counts
 
@@ -536,7 +541,9 @@ def _select_and_report(cfg: TrainConfig, run_dir, splits, history, train_seconds
             "parameters": parameter_counts(best),
             "train_images": len(splits["train"]),
             "val_images": len(splits["val"]),
-            "fov_width": training_fov_width(splits["train"]),
+            "fov_width": cfg.fov_width or training_fov_width(splits["train"]),
+            # Trained on images resampled to fov_width: inference resamples by default.
+            "fov_normalised": cfg.fov_width is not None,
             "input": "RGB uint8 [0, 255], any size (normalised inside the graph)",
             "output": "sigmoid foreground probability per pixel",
         }
@@ -560,7 +567,7 @@ def _select_and_report(cfg: TrainConfig, run_dir, splits, history, train_seconds
     if splits["test"]:
         from mininet_tf.evaluate import evaluate_records
 
-        segmenter = KerasSegmenter(best, card=card)
+        segmenter = with_fov_width(KerasSegmenter(best, card=card), None)  # the card's choice
         test = evaluate_records(segmenter, splits["test"])
         atomic_write_json(run_dir / "eval_test.json", test, indent=2)
         report["test"] = {k: test["pooled"][k] for k in ("f1", "iou", "auc")}

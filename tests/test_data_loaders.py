@@ -236,6 +236,32 @@ def test_stare_uncompressed_label_without_image_and_subset(tmp_path):
         get_split("stare", tmp_path / "plain/labels-ah", "all")
 
 
+def test_joint_fundus_is_the_union_of_the_three_splits(tmp_path):
+    root = tmp_path / "data"
+    fx.make_drive(root)
+    fx.make_stare(root / "STARE")
+    fx.make_chase(root)
+    kw = {"cache_dir": tmp_path / "cache"}
+    for split in ("train", "val", "test"):
+        joint = get_split("fundus", root, split, **kw)
+        expected = [
+            f"{source}-{r.id}"
+            for source in ("drive", "stare", "chase_db1")
+            for r in get_split(source, root, split, **({} if source == "drive" else kw))
+        ]
+        assert ids(joint) == expected
+        assert len(set(ids(joint))) == len(joint)  # prefixed ids never collide
+    test = get_split("fundus", root, "test", **kw)
+    assert [r.id for r in test][:3] == ["drive-01_test", "drive-02_test", "drive-03_test"]
+    # The same files as the per-dataset loaders, image paired with its own mask and FOV.
+    assert_paired([r for r in test if r.id.startswith("stare-")])
+    assert all(r.fov is not None for r in test)
+    with pytest.raises(DataError, match="joint fundus data in .*chase_db1"):
+        get_split("fundus", tmp_path / "data" / "DRIVE", "train", sources=("drive", "chase_db1"))
+    with pytest.raises(DataError, match="fundus sources must be among"):
+        get_split("fundus", root, "train", sources=("ph2",))
+
+
 def test_chase_db1(tmp_path):
     fx.make_chase(tmp_path)
     kw = {"cache_dir": tmp_path / "cache"}

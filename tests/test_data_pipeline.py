@@ -407,3 +407,31 @@ def test_one_resize_for_training_and_inference(shape, size):
     np.testing.assert_array_equal(trained, resize_uint8(image, *size))
     pillow = np.asarray(Image.fromarray(image).resize(size[::-1], Image.BILINEAR))
     np.testing.assert_array_equal(trained, pillow)
+
+
+def test_fov_width_normalisation_resamples_image_mask_and_fov_together(tmp_path):
+    # A 300x300 "fundus" photograph whose bright disc is 240 px wide, a 3-px vessel across it.
+    from mininet_lite.fundus import fov_width
+    from mininet_tf.data.pipeline import rescale_to_fov_width
+
+    yy, xx = np.mgrid[:300, :300]
+    disc = ((yy - 149.5) ** 2 + (xx - 149.5) ** 2 <= 120**2).astype(np.uint8)
+    image = np.where(disc[..., None] > 0, np.uint8(170), np.uint8(2)).astype(np.uint8)
+    image = np.repeat(image, 3, axis=2)
+    mask = np.zeros((300, 300), np.uint8)
+    mask[149:152, 40:260] = 1
+    small, small_mask, small_fov = rescale_to_fov_width(image, mask, disc, 120)
+    # Half the size: the disc is now 120 px wide, the vessel still there (1-2 px, not lost).
+    assert small.shape == (150, 150, 3) and small_mask.shape == small_fov.shape == (150, 150)
+    assert abs(fov_width(small) - 120) <= 2  # bilinear shrinking blurs a 1-px rim each side
+    assert abs(int(small_fov.any(axis=0).sum()) - 120) <= 1
+    rows = np.flatnonzero(small_mask.any(axis=1))
+    assert 1 <= len(rows) <= 2 and abs(rows.mean() - 75) <= 1
+    assert small_mask.any(axis=0).sum() == pytest.approx(110, abs=2)
+    # Through the pipeline: eval samples come out at the normalised size.
+    for name, array in (("i.png", image), ("m.png", mask * 255), ("f.png", disc * 255)):
+        cv2.imwrite(str(tmp_path / name), array)
+    record = Record(tmp_path / "i.png", tmp_path / "m.png", tmp_path / "f.png")
+    (batch_image, batch_mask) = next(iter(make_dataset([record], training=False, fov_width=120)))
+    assert batch_image.shape == (1, 152, 152, 3)  # 150 padded to the multiple of 8
+    assert int(batch_mask.numpy().sum()) == int(small_mask.sum())

@@ -81,7 +81,9 @@ def test_fov_rescaled_runs_the_model_at_the_reference_scale_and_maps_back():
 
 def test_the_option_values():
     card = {"fov_width": 539.4}
-    assert resolve_fov_width(None, card) is None
+    assert resolve_fov_width(None, card) is None  # trained at its own scale: off by default
+    assert resolve_fov_width(None, {**card, "fov_normalised": True}) == 539.4
+    assert resolve_fov_width("none", {**card, "fov_normalised": True}) is None
     assert resolve_fov_width("none", card) is None
     assert resolve_fov_width("auto", card) == 539.4
     assert resolve_fov_width("640", card) == 640.0

@@ -107,6 +107,23 @@ def test_card_records_the_training_images_fov_width(tiny_run):
     assert card["fov_width"] == pytest.approx(np.mean(widths), rel=0.02)
 
 
+def test_fov_width_trains_validates_and_serves_at_the_normalised_scale(tmp_path):
+    from mininet_lite.fundus import FovRescaled, with_fov_width
+    from mininet_tf.inference import load_segmenter
+
+    out = tmp_path / "norm"
+    train(out=str(out), verbose=0, fov_width=60, **{**TINY, "epochs": 1})
+    card = json.loads((out / "best.json").read_text())
+    assert card["fov_width"] == 60 and card["fov_normalised"] is True
+    # Test figures were measured as served: every image resampled to a 60-px-wide FOV (the
+    # synthetic discs are about 122 px wide, so by about one half).
+    conventions = json.loads((out / "eval_test.json").read_text())["conventions"]
+    assert conventions["fov_width"].startswith("each image resampled so its field of view is 60")
+    served = with_fov_width(load_segmenter(out / "best.keras"), None)
+    assert isinstance(served, FovRescaled) and served.fov_width == 60
+    assert with_fov_width(load_segmenter(out / "best.keras"), "none").fov_width is None
+
+
 def test_saved_model_loads_without_custom_objects(tiny_run):
     out, _ = tiny_run
     code = "import keras, mininet_tf; m = keras.models.load_model(r'%s'); print(m.name)" % (

@@ -64,6 +64,7 @@ DATASETS: dict[str, Callable[..., list[Record]]] = {
     "drive": _LazyLoader("mininet_tf.data.drive"),
     "stare": _LazyLoader("mininet_tf.data.stare"),
     "chase_db1": _LazyLoader("mininet_tf.data.chase_db1"),
+    "fundus": _LazyLoader("mininet_tf.data.fundus"),
     "isic2016": _LazyLoader("mininet_tf.data.isic", "load_split_2016"),
     "isic2017": _LazyLoader("mininet_tf.data.isic", "load_split_2017"),
     "isic2018": _LazyLoader("mininet_tf.data.isic", "load_split_2018"),

@@ -361,8 +361,32 @@ def _foreground_coords(mask: np.ndarray, index: int) -> np.ndarray:
     return np.stack(np.unravel_index(flat, mask.shape), axis=1).astype(np.int32)
 
 
-def _prepare(record, image_size, min_size, pad_multiple):
+def rescale_to_fov_width(image, mask, fov, fov_width: float):
+    """Resample a fundus sample so its field of view is ``fov_width`` pixels wide (vessel-scale
+    normalisation): the image as at inference (`mininet_lite.fundus`, Pillow bilinear), the
+    mask by area averaging thresholded at one half (thin vessels survive shrinking), the FOV
+    nearest."""
+    import cv2
+
+    from mininet_lite.fundus import rescale_factor
+    from mininet_lite.tiling import resize_uint8
+
+    factor = rescale_factor(image, fov_width)
+    height, width = mask.shape
+    size = (max(8, round(height * factor)), max(8, round(width * factor)))
+    if size == (height, width):
+        return image, mask, fov
+    image = resize_uint8(image, *size)
+    mask = cv2.resize(mask.astype(np.float32), size[::-1], interpolation=cv2.INTER_AREA)
+    mask = (mask >= 0.5).astype(np.uint8)
+    fov = cv2.resize(fov, size[::-1], interpolation=cv2.INTER_NEAREST)
+    return image, mask, fov
+
+
+def _prepare(record, image_size, min_size, pad_multiple, fov_width=None):
     image, mask, fov = _read(record)
+    if fov_width is not None:
+        image, mask, fov = rescale_to_fov_width(image, mask, fov, fov_width)
     if image_size is not None:
         image, mask, fov = _resize(image, mask, fov, image_size)
     height, width = mask.shape
@@ -631,6 +655,7 @@ def make_dataset(
     repeat: int | None = None,
     pad_multiple: int = 8,
     samples_per_image: int = 1,
+    fov_width: float | None = None,
 ) -> tf.data.Dataset:
     """Build the input pipeline for a list of records.
 
@@ -658,6 +683,9 @@ def make_dataset(
             needs multiples of 8): image by reflection, mask and FOV with 0, so padding is
             outside the FOV. Batches of differently sized whole images are zero-padded to the
             largest one in the batch.
+        fov_width: fundus vessel-scale normalisation: resample every sample first so its
+            field of view is this many pixels wide (`rescale_to_fov_width`), before the
+            cache.
         samples_per_image: training: patches drawn from each image per pass (the images are
             shuffled, the patches of consecutive images are interleaved by a patch buffer).
 
@@ -690,7 +718,7 @@ def make_dataset(
     patch = int(patch_size) if (training and patch_size) else None
     whole_pad = pad_multiple if (patch is None and image_size is None) else None
     with_coords = patch is not None and float(foreground_fraction) > 0
-    decoded = _decoded(records, image_size, patch, whole_pad, with_coords)
+    decoded = _decoded(records, image_size, patch, whole_pad, with_coords, fov_width)
 
     if not training:
         ds = decoded.map(_to_float, num_parallel_calls=AUTOTUNE, deterministic=True)
@@ -735,7 +763,9 @@ def make_dataset(
     return ds.prefetch(AUTOTUNE)
 
 
-def _decoded(records, image_size, min_size, pad_multiple, with_coords=False) -> tf.data.Dataset:
+def _decoded(
+    records, image_size, min_size, pad_multiple, with_coords=False, fov_width=None
+) -> tf.data.Dataset:
     """Cached uint8 (image (H,W,3), mask (H,W,1), fov (H,W,1), coords (K,2)) in record order.
 
     ``coords`` are foreground pixel positions for foreground-centred patches (empty unless
@@ -743,7 +773,9 @@ def _decoded(records, image_size, min_size, pad_multiple, with_coords=False) -> 
     """
 
     def decode(index):
-        image, mask, fov = _prepare(records[int(index)], image_size, min_size, pad_multiple)
+        image, mask, fov = _prepare(
+            records[int(index)], image_size, min_size, pad_multiple, fov_width
+        )
         if with_coords:
             coords = _foreground_coords(mask[..., 0], int(index))
         else:

@@ -85,13 +85,18 @@ class FovRescaled:
 def resolve_fov_width(value, card: dict | None) -> float | None:
     """The reference FOV width that ``--fov-width value`` asks for.
 
-    None or "none": no rescaling. "auto": the model card's ``fov_width`` (the mean FOV width of
-    the images the model was trained on); a number: that width in pixels.
+    None (not given): the model's own choice -- its card's ``fov_width`` when the card says the
+    model was trained on normalised images (``fov_normalised``), else no rescaling. "none": no
+    rescaling. "auto": the card's ``fov_width`` (for a model trained at its camera's own scale,
+    the mean FOV width of its training images); a number: that width in pixels.
     """
-    if value is None or value == "none":
+    card = card or {}
+    if value is None:
+        return float(card["fov_width"]) if card.get("fov_normalised") else None
+    if value == "none":
         return None
     if value == "auto":
-        width = (card or {}).get("fov_width")
+        width = card.get("fov_width")
         if width is None:
             raise ValueError(
                 "--fov-width auto: the model card records no fov_width (not a fundus model, or "
@@ -121,8 +126,9 @@ def add_fov_argument(parser) -> None:
     """The --fov-width option of predict, infer and evaluate."""
     parser.add_argument(
         "--fov-width",
-        default="none",
+        default=None,
         help="vessel-scale normalisation for fundus photographs from other cameras: resample "
         "each image so its field of view is this many pixels wide before inference ('auto': "
-        "the width recorded in the model card, that of its training images; default: none)",
+        "the width recorded in the model card, that of its training images; 'none': off; "
+        "default: on for models trained on normalised images (card fov_normalised), else off)",
     )
