@@ -214,6 +214,7 @@ def measure_group(entries, spec: dict, rounds: int, burst_runs: int, burst_secon
 
 def quality_rows(model_path, files: dict, data_dir, dataset, export_policy) -> list[dict]:
     """Test-split quality of the Keras model (two geometries) and of every `.tflite`."""
+    from mininet_lite.fundus import with_fov_width
     from mininet_tf.data import get_split
     from mininet_tf.evaluate import evaluate_records
     from mininet_tf.inference import KerasSegmenter
@@ -230,7 +231,8 @@ def quality_rows(model_path, files: dict, data_dir, dataset, export_policy) -> l
     rows = []
     keys = ("f1", "dice", "iou", "auc", "sensitivity", "specificity")
     for label, policy in (("keras float (card policy)", None), ("keras float", export_policy)):
-        segmenter = KerasSegmenter(model_path, policy=policy)
+        # As served: a model trained on normalised fundus images resamples them (its card).
+        segmenter = with_fov_width(KerasSegmenter(model_path, policy=policy), None)
         result = evaluate_records(segmenter, records)
         rows.append(
             {
@@ -532,7 +534,7 @@ def main(argv=None) -> int:
     )
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument(
-        "--dataset", choices=("drive", "stare", "chase_db1", "ph2", "isic2017", "monuseg")
+        "--dataset", choices=("drive", "stare", "chase_db1", "fundus", "ph2", "isic2017", "monuseg")
     )
     parser.add_argument("--data-dir")
     parser.add_argument("--model", help="default: mininet_tf/pretrained/mininet_<dataset>.keras")

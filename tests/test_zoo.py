@@ -13,7 +13,15 @@ from mininet_tf.zoo import NAMES, PRETRAINED_DIR
 from .conftest import shared_data_dir
 
 SHIPPED = sorted(p.stem.removeprefix("mininet_") for p in PRETRAINED_DIR.glob("*.keras"))
-DATA_FOLDERS = {"drive": "DRIVE", "ph2": "PH2", "isic2017": "ISIC2017", "monuseg": "MoNuSeg"}
+DATA_FOLDERS = {
+    "drive": "DRIVE",
+    "stare": "STARE",
+    "chase_db1": "CHASE_DB1",
+    "fundus": "",  # the folder holding DRIVE/, STARE/ and CHASE_DB1/
+    "ph2": "PH2",
+    "isic2017": "ISIC2017",
+    "monuseg": "MoNuSeg",
+}
 KEYS = {"f1", "dice", "iou", "auc", "sensitivity", "specificity", "accuracy", "mcc"}
 
 
@@ -72,7 +80,7 @@ def test_recorded_test_figures_are_consistent_with_each_other(name):
 
 def test_unknown_name_is_a_clear_error():
     with pytest.raises(ValueError, match="shipped"):
-        mininet_tf.load_pretrained("stare")
+        mininet_tf.load_pretrained("nope")
 
 
 @pytest.mark.shared_data
@@ -84,6 +92,7 @@ def test_regression_shipped_model_still_gives_its_recorded_test_figures(name, mo
     metrics) changed since, not that the figures are right. Alongside, the pooled binary
     figures are recounted here with plain numpy from the same pass's masks (an independent
     confusion matrix inside each FOV), and the per-image F1 from per-image counts."""
+    from mininet_lite.fundus import FovRescaled
     from mininet_tf.data import io
     from mininet_tf.evaluate import evaluate
     from mininet_tf.inference import KerasSegmenter
@@ -95,7 +104,10 @@ def test_regression_shipped_model_still_gives_its_recorded_test_figures(name, mo
     threshold = card["threshold"]
 
     # One pass: remember each record's truth as it is read, count as it is predicted.
-    read_record, predict = io.read_record, KerasSegmenter.predict
+    # A model trained on normalised fundus images is served through FovRescaled: count there,
+    # where the map is back at the image's size.
+    served = FovRescaled if card.get("fov_normalised") else KerasSegmenter
+    read_record, predict = io.read_record, served.predict
     truth, counts = {}, []
 
     def reading(record):
@@ -114,7 +126,7 @@ def test_regression_shipped_model_still_gives_its_recorded_test_figures(name, mo
         return prob
 
     monkeypatch.setattr(io, "read_record", reading)
-    monkeypatch.setattr(KerasSegmenter, "predict", predicting)
+    monkeypatch.setattr(served, "predict", predicting)
     result = evaluate(mininet_tf.pretrained_path(name), name, data_dir, "test")
 
     recorded = card["benchmark"]["test"]
