@@ -10,7 +10,7 @@ STARE (splits/stare.json) and CHASE_DB1 (splits/chase_db1.json). Metric: pooled 
 the FOV at the model's card threshold (chosen on its own validation split) and pooled AUC.
 
 Scale normalisation (``fov``): vessel calibre in pixels grows with the width of the field of
-view in pixels (measured on the training masks: calibre / FOV width is 0.0055 on DRIVE, 0.0058
+view in pixels (measured on the training masks: calibre / FOV width is 0.0055 on DRIVE, 0.0057
 on STARE, 0.0062 on CHASE_DB1), so each test image is resampled by
 ``reference_fov_width / its FOV width`` before inference and the probabilities are resampled
 back (`mininet_lite.fundus.FovRescaled`, what ``--fov-width`` does in evaluate and predict); the

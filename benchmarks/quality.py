@@ -65,7 +65,7 @@ RECIPES = {
     ),
     # Joint fundus model: the DRIVE, STARE and CHASE_DB1 training splits together, every image
     # resampled so its field of view is 540 px wide (DRIVE's mean is 539: DRIVE stays as is,
-    # STARE shrinks by about 0.83 and CHASE_DB1 by about 0.59, which matches vessel calibre
+    # STARE shrinks by about 0.82 and CHASE_DB1 by about 0.59, which matches vessel calibre
     # across the three cameras, docs/benchmarks.md); otherwise DRIVE's recipe with 24 epochs, like
     # STARE's and CHASE_DB1's. Test: the union
     # of the three test splits (per-dataset figures: benchmarks/cross_dataset.py).

@@ -7,7 +7,7 @@ sources' splits of that name (DRIVE official, STARE ``splits/stare.json``, CHASE
 ``val_fraction`` and seed), so the joint test split is exactly the three per-dataset test
 splits. Record ids are prefixed with their source (``stare-im0001``).
 
-The cameras differ in scale (vessel calibre 3.0, 3.8 and 5.6 px; FOV width 539, 653 and 911
+The cameras differ in scale (vessel calibre 2.9, 3.8 and 5.6 px; FOV width 539, 661 and 915
 px): train a joint model with ``fov_width`` set (`mininet_tf.config.TrainConfig`), which
 resamples every image to one FOV width (`mininet_lite.fundus`).
 """

@@ -1,8 +1,9 @@
 """Vessel-scale normalisation for fundus photographs, in numpy only (no TensorFlow, no OpenCV).
 
 Vessel calibre in pixels grows with the width of the camera's field of view (FOV) in pixels:
-measured on the training masks, mean calibre / mean FOV width is 0.0055 on DRIVE (2.97 px /
-539 px), 0.0058 on STARE (3.82 / 653) and 0.0062 on CHASE_DB1 (5.61 / 911). A vessel model
+measured on the training masks, mean calibre / mean FOV width is 0.0055 on DRIVE (2.95 px /
+539 px), 0.0057 on STARE (3.76 / 661) and 0.0062 on CHASE_DB1 (5.63 / 915;
+benchmarks/results/cross_dataset_drive.json). A vessel model
 learns the calibre of its training camera, so an image from another camera is resampled until
 its FOV is as wide as the training images' (`FovRescaled`), segmented, and the probabilities
 resampled back to the image's size. The FOV width comes from the image alone (`fov_width`),
