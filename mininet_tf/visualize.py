@@ -1,5 +1,7 @@
 """Prediction images: error overlays (TP/FP/FN like the paper's Figure 2), mask overlays, PNGs.
 
+The mask overlay is `mininet_lite.overlay.mask_overlay`, shared with ``tflite/infer.py``.
+
 Writing never silently replaces an existing file: `save_png` refuses unless ``overwrite``.
 """
 
@@ -10,13 +12,13 @@ from pathlib import Path
 
 import numpy as np
 
+from mininet_lite.overlay import MASK_COLOR, mask_overlay  # noqa: F401  (this module's API)
 from mininet_tf.data.records import atomic_write_bytes
 
 #: Colours of the error overlay (RGB): true positives, false positives, false negatives.
 TP_COLOR = (0, 200, 0)
 FP_COLOR = (230, 30, 30)
 FN_COLOR = (30, 90, 255)
-MASK_COLOR = (255, 220, 0)
 
 
 def error_overlay(image, truth, pred, fov=None, alpha: float = 0.6) -> np.ndarray:
@@ -32,19 +34,6 @@ def error_overlay(image, truth, pred, fov=None, alpha: float = 0.6) -> np.ndarra
     if fov is not None:
         out[~fov.astype(bool)] *= 0.4
     return np.clip(out, 0, 255).astype(np.uint8)
-
-
-def mask_overlay(image, pred, alpha: float = 0.45, color=MASK_COLOR) -> np.ndarray:
-    """RGB uint8 image with the predicted mask blended in and its outline drawn."""
-    import cv2
-
-    out = image.astype(np.float32).copy()
-    pred = pred.astype(bool)
-    out[pred] = (1 - alpha) * out[pred] + alpha * np.asarray(color, np.float32)
-    out = np.clip(out, 0, 255).astype(np.uint8)
-    contours, _ = cv2.findContours(pred.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
-    cv2.drawContours(out, contours, -1, color, max(1, min(image.shape[:2]) // 300))
-    return out
 
 
 def save_png(path: str | Path, array: np.ndarray, *, overwrite: bool = False) -> Path:

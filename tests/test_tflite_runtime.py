@@ -75,7 +75,7 @@ def read_png(path):
     return np.asarray(Image.open(path))
 
 
-#: The overlay's mask colour (mininet_tf.visualize.MASK_COLOR and tflite/infer.py's copy).
+#: The overlay's mask colour (mininet_lite.overlay.MASK_COLOR), written out independently.
 MASK_COLOR = (255, 220, 0)
 
 
@@ -141,10 +141,8 @@ def test_infer_without_tensorflow_equals_mininet_tf_predict(models, images, no_t
     mask = read_png(tmp_path / "lite" / "c_mask.png")
     assert mask.shape == (128, 256) and set(np.unique(mask)) <= {0, 255}
     assert read_png(tmp_path / "lite" / "b_prob.png").dtype == np.uint16
-    # The overlays come from two implementations (Pillow in infer.py, OpenCV in
-    # mininet_tf.visualize): each is checked against the overlay's definition, and the two
-    # are identical off the mask's boundary band. On the band they may differ: OpenCV outlines
-    # mask pixels on the image edge and not the rims of holes, Pillow the other way round.
+    # Both write mininet_lite.overlay's overlay (they once had an implementation each, which
+    # disagreed on the outline): checked against the overlay's definition, and identical.
     outlined = 0
     for stem in ("a", "b", "c", "grey"):
         image = np.asarray(Image.open(images / f"{stem}.png").convert("RGB"))
@@ -154,7 +152,7 @@ def test_infer_without_tensorflow_equals_mininet_tf_predict(models, images, no_t
         assert lite.shape == tf.shape == image.shape, stem
         lite_outline, band = overlay_outline(image, mask, lite)
         tf_outline, _ = overlay_outline(image, mask, tf)
-        np.testing.assert_array_equal(lite[~band], tf[~band], err_msg=stem)
+        np.testing.assert_array_equal(lite, tf, err_msg=stem)
         outlined += int(lite_outline.sum() + tf_outline.sum())
     assert outlined > 0  # the masks are not empty: the outline checks bite
 

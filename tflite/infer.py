@@ -37,10 +37,10 @@ from mininet_lite.batch import (  # noqa: E402  (after the path set-up)
 )
 from mininet_lite.files import atomic_write_bytes, collect_inputs  # noqa: E402
 from mininet_lite.fundus import add_fov_argument, with_fov_width  # noqa: E402
+from mininet_lite.overlay import mask_overlay  # noqa: E402
 from mininet_lite.runtime import TFLiteSegmenter  # noqa: E402
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".gif", ".ppm", ".pgm")
-MASK_COLOR = (255, 220, 0)
 
 
 def is_image_file(path: Path) -> bool:
@@ -91,24 +91,6 @@ def read_image(path: Path) -> np.ndarray:
 def probability_png(prob: np.ndarray) -> np.ndarray:
     """16-bit grey 0..65535 (as `mininet_tf.visualize.probability_png`)."""
     return np.round(np.clip(prob, 0, 1) * 65535).astype(np.uint16)
-
-
-def mask_overlay(image: np.ndarray, pred: np.ndarray, alpha: float = 0.45) -> np.ndarray:
-    """The image with the mask blended in and its outline drawn (Pillow only)."""
-    from PIL import Image, ImageFilter
-
-    out = image.astype(np.float32).copy()
-    pred = pred.astype(bool)
-    color = np.asarray(MASK_COLOR, np.float32)
-    out[pred] = (1 - alpha) * out[pred] + alpha * color
-    out = np.clip(out, 0, 255).astype(np.uint8)
-    width = max(1, min(image.shape[:2]) // 300)
-    eroded = Image.fromarray(pred.astype(np.uint8) * 255).filter(
-        ImageFilter.MinFilter(2 * width + 1)
-    )
-    outline = pred & (np.asarray(eroded) == 0)
-    out[outline] = np.asarray(MASK_COLOR, np.uint8)
-    return out
 
 
 def save_png(path: Path, array: np.ndarray) -> None:
