@@ -15,7 +15,7 @@ import json
 from pathlib import Path
 
 PRETRAINED_DIR = Path(__file__).resolve().parent / "pretrained"
-NAMES = ("drive", "stare", "chase_db1", "ph2", "isic2017", "monuseg")
+NAMES = ("drive", "stare", "chase_db1", "fundus", "ph2", "isic2017", "monuseg")
 
 
 def pretrained_path(name: str) -> Path:
