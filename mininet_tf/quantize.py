@@ -93,14 +93,21 @@ def run_child(job: dict, workdir: Path, *, python: str | None = None, env=None) 
     raise QuantizeError(f"quantization-aware training failed in the child process: {message}")
 
 
-def select_threshold(out: Path, policy, records, metric: str = "f1") -> tuple[float, float]:
-    """(threshold, score) maximising pooled ``metric`` of the file ``out`` on ``records``."""
+def select_threshold(
+    out: Path, policy, records, metric: str = "f1", source_card: dict | None = None
+) -> tuple[float, float]:
+    """(threshold, score) maximising pooled ``metric`` of the file ``out`` on ``records``, run
+    as it will be served (a model trained on normalised fundus images resamples them, as its
+    ``source_card`` says)."""
+    from mininet_lite.fundus import with_fov_width
     from mininet_lite.runtime import TFLiteSegmenter
     from mininet_tf.metrics import best_threshold
     from mininet_tf.train import predict_records
 
     # Mid-export: the card beside ``out`` is not written yet (or is the previous export's).
     segmenter = TFLiteSegmenter(out, policy=policy, threshold=0.5, verify=False)
+    segmenter.card = source_card or {}  # what with_fov_width reads; the file's is not written
+    segmenter = with_fov_width(segmenter, None)
     truths, probs, fovs = predict_records(segmenter, records)
     return best_threshold(truths, probs, fovs, metric=metric, aggregate="pooled")
 
@@ -238,7 +245,9 @@ def quantize(
         ex.check_compaction(raw, data)
         target_policy = ex.export_policy(policy, (sh, sw))
         ex.write_model(target, data)
-        threshold, val_score = select_threshold(target, target_policy, val_records, job["metric"])
+        threshold, val_score = select_threshold(
+            target, target_policy, val_records, job["metric"], source_card=card
+        )
         extra = {
             "converted_bytes": len(raw),
             "qat": qat_facts,
