@@ -25,61 +25,35 @@ sys.path.insert(0, str(ROOT))
 from mininet_lite.files import atomic_write_json  # noqa: E402
 
 #: The documented recipes (every other option: TrainConfig defaults).
+#: DRIVE's fundus recipe: 64x64 patches, half of them centred on vessels; validation = 20% of
+#: the training images; full-resolution tiled inference, metrics inside the FOV.
+_FUNDUS = dict(
+    patch_size=64,
+    batch_size=16,
+    epochs=40,
+    steps_per_epoch=150,
+    foreground_fraction=0.5,
+    learning_rate=3e-3,
+    val_fraction=0.2,
+)
+
 RECIPES = {
-    # DRIVE: official split (val = 4 of the 20 training images), 64x64 patches, half of them
-    # centred on vessels; full-resolution tiled inference, metrics inside the FOV.
-    "drive": dict(
-        dataset="drive",
-        patch_size=64,
-        batch_size=16,
-        epochs=40,
-        steps_per_epoch=150,
-        foreground_fraction=0.5,
-        learning_rate=3e-3,
-        val_fraction=0.2,
-    ),
+    # DRIVE: official split (val = 4 of the 20 training images).
+    "drive": dict(_FUNDUS, dataset="drive"),
     # STARE and CHASE_DB1: DRIVE's recipe with 24 instead of 40 epochs (the first two were
     # trained side by side, sharing the 2 cores, within one session), as the per-dataset
     # baseline: no lever of the fundus ablation is measured on them yet. STARE: the 10/10
     # split of splits/stare.json, val = 2 of the 10 training images; CHASE_DB1: the common
     # first 20 / last 8 images, val = 4 of the 20. FOVs are derived (neither ships them).
-    "stare": dict(
-        dataset="stare",
-        patch_size=64,
-        batch_size=16,
-        epochs=24,
-        steps_per_epoch=150,
-        foreground_fraction=0.5,
-        learning_rate=3e-3,
-        val_fraction=0.2,
-    ),
-    "chase_db1": dict(
-        dataset="chase_db1",
-        patch_size=64,
-        batch_size=16,
-        epochs=24,
-        steps_per_epoch=150,
-        foreground_fraction=0.5,
-        learning_rate=3e-3,
-        val_fraction=0.2,
-    ),
+    "stare": dict(_FUNDUS, dataset="stare", epochs=24),
+    "chase_db1": dict(_FUNDUS, dataset="chase_db1", epochs=24),
     # Joint fundus model: the DRIVE, STARE and CHASE_DB1 training splits together, every image
     # resampled so its field of view is 540 px wide (DRIVE's mean is 539: DRIVE stays as is,
     # STARE shrinks by about 0.82 and CHASE_DB1 by about 0.59, which matches vessel calibre
-    # across the three cameras, docs/benchmarks.md); otherwise DRIVE's recipe with 24 epochs, like
-    # STARE's and CHASE_DB1's. Test: the union
-    # of the three test splits (per-dataset figures: benchmarks/cross_dataset.py).
-    "fundus": dict(
-        dataset="fundus",
-        fov_width=540.0,
-        patch_size=64,
-        batch_size=16,
-        epochs=24,
-        steps_per_epoch=150,
-        foreground_fraction=0.5,
-        learning_rate=3e-3,
-        val_fraction=0.2,
-    ),
+    # across the three cameras, docs/benchmarks.md); otherwise DRIVE's recipe with 24 epochs,
+    # like STARE's and CHASE_DB1's. Test: the union of the three test splits (per-dataset
+    # figures: benchmarks/cross_dataset.py).
+    "fundus": dict(_FUNDUS, dataset="fundus", fov_width=540.0, epochs=24),
     # PH2: whole dermoscopy images resized to 192x192: lesions are large, so context matters
     # more than pixels, and 192 keeps the run well inside the CPU budget.
     "ph2": dict(
