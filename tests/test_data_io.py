@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import re
 import warnings
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -296,3 +297,35 @@ def test_exif_orientation_is_applied(tmp_path):
     np.testing.assert_array_equal(upright, np.rot90(stored, k=-1))
     stored = _sideways_jpeg(tmp_path / "flipped.jpg", 3)  # 180 degrees
     np.testing.assert_array_equal(read_image(tmp_path / "flipped.jpg"), stored[::-1, ::-1])
+
+
+def test_one_image_size_guard_for_every_reader(tmp_path, monkeypatch):
+    """mininet_tf's reader (images and masks), its OpenCV TIFF fallback and mininet-infer's
+    reader all refuse an image over the one limit, from its header, with the same words."""
+    import importlib.util
+
+    from mininet_lite import imagesize
+
+    spec = importlib.util.spec_from_file_location(
+        "infer_script", Path(__file__).resolve().parents[1] / "tflite" / "infer.py"
+    )
+    infer = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(infer)
+
+    big = tmp_path / "big.png"
+    Image.new("RGB", (120, 50)).save(big)
+    small = tmp_path / "small.png"
+    Image.new("RGB", (60, 50)).save(small)
+    # A float32 RGB TIFF: Pillow cannot identify it, OpenCV decodes it.
+    tiff = tmp_path / "big.tif"
+    cv2.imwrite(str(tiff), np.zeros((50, 120, 3), np.float32))
+    monkeypatch.setattr(imagesize, "MAX_IMAGE_PIXELS", 5000)
+
+    expected = "image too large to decode safely (120x50 = 0 megapixels; the limit is 0)"
+    readers = [read_image, read_mask, infer.read_image]
+    for reader in readers:
+        assert reader(small).shape[:2] == (50, 60)
+        with pytest.raises(ValueError, match=r"big\.png: " + re.escape(expected)):
+            reader(big)
+    with pytest.raises(DataError, match=r"big\.tif: " + re.escape(expected)):
+        read_mask(tiff)

@@ -37,6 +37,7 @@ from mininet_lite.batch import (  # noqa: E402  (after the path set-up)
 )
 from mininet_lite.files import atomic_write_bytes, collect_inputs  # noqa: E402
 from mininet_lite.fundus import add_fov_argument, with_fov_width  # noqa: E402
+from mininet_lite.imagesize import ImageTooLarge, check_image_size  # noqa: E402
 from mininet_lite.overlay import mask_overlay  # noqa: E402
 from mininet_lite.runtime import TFLiteSegmenter  # noqa: E402
 
@@ -58,6 +59,7 @@ def read_image(path: Path) -> np.ndarray:
     try:
         with Image.open(path) as im:
             im.seek(0)
+            check_image_size(path, *im.size)  # from the header, before decoding
             im.load()
             # As the photo displays (EXIF Orientation), like mininet_tf and the apps.
             im = ImageOps.exif_transpose(im)
@@ -80,6 +82,8 @@ def read_image(path: Path) -> np.ndarray:
             if im.mode != "RGB":
                 im = im.convert("RGB")
             return np.ascontiguousarray(np.asarray(im))
+    except ImageTooLarge:
+        raise
     except UnidentifiedImageError as exc:
         raise ValueError(f"{path}: not a readable image ({exc})") from exc
     except Image.DecompressionBombError as exc:  # Pillow's pixel limit, as mininet_tf's reader

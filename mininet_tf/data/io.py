@@ -25,6 +25,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from mininet_lite.imagesize import ImageTooLarge, check_image_size
+
 from .records import DataError, Record, atomic_write_bytes, sha256_file
 
 # Extensions read by `read_image` / `read_mask` (lower case; each may also end in ".gz").
@@ -149,6 +151,7 @@ def _decode(path: str | Path) -> tuple[Path, np.ndarray, str]:
     try:
         with Image.open(io.BytesIO(data)) as im:
             im.seek(0)  # first frame of animated GIF / multi-page TIFF
+            check_image_size(path, *im.size)  # from the header, before decoding
             im.load()
             # Pixels as the photo displays (EXIF Orientation), the contract of every reader
             # and of the web and Android apps: a phone JPEG stored sideways is turned upright.
@@ -173,12 +176,18 @@ def _decode(path: str | Path) -> tuple[Path, np.ndarray, str]:
         if ext.startswith((".tif", ".tiff")):
             array = _decode_cv2(path, data)
             if array is not None:
+                try:  # OpenCV has no header-only read: checked after decoding
+                    check_image_size(path, array.shape[1], array.shape[0])
+                except ImageTooLarge as too_large:
+                    raise DataError(str(too_large)) from None
                 return path, array, "cv2"
         raise DataError(
             f"{path}: corrupt, truncated or not a {ext} image (the decoder cannot identify "
             "its content)"
         ) from exc
-    except Image.DecompressionBombError as exc:
+    except ImageTooLarge as exc:
+        raise DataError(str(exc)) from exc
+    except Image.DecompressionBombError as exc:  # only if Pillow's limit is set below ours
         raise DataError(f"{path}: image too large to decode safely ({exc})") from exc
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise DataError(f"{path}: corrupt or truncated image ({exc})") from exc
