@@ -8,6 +8,8 @@
 #   tests/test_android.py  : Debian junit4 (+ hamcrest), aapt, android-framework-res, a JDK
 #                            (java); npm kotlin-compiler at the Kotlin version of
 #                            android_demo/gradle/libs.versions.toml, in the user cache
+#   tests/test_lite_package.py : a venv without TensorFlow holding `pip install ./tflite`
+#                                (mininet-lite, deps pinned by requirements.txt), in the user cache
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -47,4 +49,10 @@ if command -v npm >/dev/null; then
 else
     note "npm not found: the browser and Kotlin tests will skip"
 fi
+# --- mininet-lite, installed (not editable) into its own venv without TensorFlow ---
+lite_venv="${MININET_LITE_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/mininet_lite/venv}"
+python -m venv --clear "$lite_venv" \
+    && "$lite_venv/bin/python" -m pip install -q -c requirements.txt ./tflite \
+    || note "could not install ./tflite into $lite_venv: tests/test_lite_package.py will skip"
+rm -rf tflite/build tflite/mininet_lite.egg-info  # setuptools' leftovers in the clone
 exit 0

@@ -25,9 +25,12 @@ from http import HTTPStatus
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from mininet_lite.zoo import models_dir
+
 ROOT = Path(__file__).resolve().parents[1]
 WEB_DIR = ROOT / "web_demo"
-MODELS_DIR = ROOT / "tflite" / "models"
+# The shipped models: mininet-lite's package data, or tflite/models/ in a clone.
+MODELS_DIR = models_dir() or ROOT / "tflite" / "models"
 HOST = "127.0.0.1"
 
 MIME_TYPES = {

@@ -52,10 +52,12 @@ if IN_COLAB and importlib.util.find_spec("mininet_tf") is None:
     clone = Path("/content/mininet-tf")
     if not clone.exists():
         subprocess.run(["git", "clone", "--depth", "1", REPO_URL, str(clone)], check=True)
-    # The package pins tensorflow/keras/numpy (setup.cfg = requirements.txt); [edge] adds QAT
-    # and the LiteRT interpreter used by notebooks 02 and 03.
+    # The tested pins (requirements.txt), mininet-lite (tflite/: the LiteRT runtime and the
+    # shipped models), and mininet-tf with [edge] (QAT, used by notebook 02).
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "-q", "-e", f"{clone}[edge]"], check=True
+        [sys.executable, "-m", "pip", "install", "-q", "-r", f"{clone}/requirements.txt"]
+        + ["-e", f"{clone}/tflite", "-e", f"{clone}[edge]"],
+        check=True,
     )
     raise SystemExit(
         "Installed mininet-tf with its pinned TensorFlow/Keras/numpy. Restart the session "

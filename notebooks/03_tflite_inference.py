@@ -50,10 +50,12 @@ if IN_COLAB and importlib.util.find_spec("mininet_lite") is None:
     clone = Path("/content/mininet-tf")
     if not clone.exists():
         subprocess.run(["git", "clone", "--depth", "1", REPO_URL, str(clone)], check=True)
-    # The package pins tensorflow/keras/numpy (setup.cfg = requirements.txt); [edge] adds the
-    # LiteRT interpreter. The clone also holds the shipped models (tflite/models).
+    # The tested pins (requirements.txt), mininet-lite (tflite/: the LiteRT runtime and the
+    # shipped models) and mininet-tf with [edge].
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "-q", "-e", f"{clone}[edge]"], check=True
+        [sys.executable, "-m", "pip", "install", "-q", "-r", f"{clone}/requirements.txt"]
+        + ["-e", f"{clone}/tflite", "-e", f"{clone}[edge]"],
+        check=True,
     )
     raise SystemExit(
         "Installed mininet-tf with its pinned dependencies. Restart the session "
