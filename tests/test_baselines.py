@@ -7,12 +7,36 @@ from mininet_tf.inference import KerasSegmenter
 from mininet_tf.model import build_mininet, required_multiple
 
 
+def unet_parameters(widths=(16, 32, 64, 128, 256)) -> int:
+    """Ronneberger's U-Net counted by hand: per level two bias-free 3x3 convs each followed by
+    BatchNorm (4 values per channel), a 2x2 stride-2 transposed conv (with bias) up, the skip
+    concatenated, and a 1x1 head with bias."""
+
+    def conv_bn(c_in, c_out):
+        return 9 * c_in * c_out + 4 * c_out
+
+    total, c_in = 0, 3
+    for width in widths:  # encoder levels and the bottleneck
+        total += conv_bn(c_in, width) + conv_bn(width, width)
+        c_in = width
+    for width in reversed(widths[:-1]):
+        total += 4 * c_in * width + width  # transposed conv
+        total += conv_bn(2 * width, width) + conv_bn(width, width)
+        c_in = width
+    return total + c_in + 1
+
+
 def test_unet_is_the_standard_large_baseline():
     unet = build_unet()
+    assert unet.count_params() == unet_parameters() == 1_945_521
     assert unet.count_params() > 40 * build_mininet().count_params()
     assert required_multiple(unet) == 16
-    y = unet.predict(np.zeros((1, 32, 48, 3), "float32"), verbose=0)
-    assert y.shape == (1, 32, 48, 1) and np.all((y >= 0) & (y <= 1))
+    # All weights zero: every conv outputs 0, so the head's logit is 0 everywhere and the
+    # sigmoid gives exactly 0.5 (a head without sigmoid would give 0).
+    unet.set_weights([np.zeros_like(w) for w in unet.get_weights()])
+    y = unet.predict(np.full((1, 32, 48, 3), 200.0, "float32"), verbose=0)
+    assert y.shape == (1, 32, 48, 1)
+    np.testing.assert_array_equal(y, 0.5)
 
 
 def test_unet_goes_through_the_shared_inference_path():
