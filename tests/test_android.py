@@ -275,6 +275,14 @@ def test_numpy_resample_is_pillow_bilinear():
             assert np.array_equal(ours.view(np.uint32), theirs.view(np.uint32)), (h, w, oh, ow)
 
 
+def test_yuv_vectors_are_what_the_generator_writes(tmp_path):
+    """The live preview's YUV -> RGB vectors come from the numpy generator, byte for byte."""
+    out = tmp_path / "vectors.json"
+    result = _run([sys.executable, str(TOOLS / "make_yuv_vectors.py"), "--out", str(out)], cwd=ROOT)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert out.read_bytes() == (TEST_RESOURCES / "yuv" / "vectors.json").read_bytes()
+
+
 def test_committed_goldens_follow_the_python_reference():
     """Committed goldens = synthetic images -> numpy contract -> same masks as mininet_lite."""
     import make_goldens

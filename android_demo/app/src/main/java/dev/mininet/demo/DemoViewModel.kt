@@ -20,6 +20,7 @@ import dev.mininet.demo.core.PostprocessOptions
 import dev.mininet.demo.core.ResultRecord
 import dev.mininet.demo.core.SavedResult
 import dev.mininet.demo.core.Scale
+import dev.mininet.demo.core.SegmentationModel
 import dev.mininet.demo.core.SegmentationPipeline
 import dev.mininet.demo.io.DecodedPhoto
 import dev.mininet.demo.io.ImageDecoding
@@ -61,6 +62,8 @@ class DemoViewModel(app: Application) : AndroidViewModel(app) {
         private set
 
     private var source = "camera"
+    // Volatile: the camera's analysis thread reads it for the live preview.
+    @Volatile
     private var model: LiteRtSegmenter? = null
     private var pipeline: SegmentationPipeline? = null
     private val store = FileResultStore(File(app.filesDir, "results"))
@@ -97,6 +100,9 @@ class DemoViewModel(app: Application) : AndroidViewModel(app) {
             }
         }
     }
+
+    /** The loaded model, shared with the camera's live preview (null while loading). */
+    fun liveModel(): SegmentationModel? = model
 
     /** The user's scale, if one of the two fields holds a positive number. */
     fun scale(): Scale? {

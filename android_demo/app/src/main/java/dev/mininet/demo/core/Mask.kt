@@ -78,6 +78,22 @@ object MaskOps {
         return Mask(w, h, ByteArray(labels.size) { if (labels[it] == best) 1 else 0 })
     }
 
+    /** Intersection over union of two same-size masks; two empty masks count as identical (1.0). */
+    fun iou(a: Mask, b: Mask): Double {
+        require(a.width == b.width && a.height == b.height) {
+            "masks ${a.width}x${a.height} and ${b.width}x${b.height} differ"
+        }
+        var inter = 0
+        var union = 0
+        for (i in a.data.indices) {
+            val pa = a.data[i].toInt() != 0
+            val pb = b.data[i].toInt() != 0
+            if (pa && pb) inter++
+            if (pa || pb) union++
+        }
+        return if (union == 0) 1.0 else inter.toDouble() / union
+    }
+
     /** Fills background regions (4-connected) that do not reach the image border. */
     fun fillHoles(mask: Mask): Mask {
         val w = mask.width

@@ -45,6 +45,29 @@ object Overlay {
         return out
     }
 
+    /**
+     * The mask alone as ARGB for drawing over the live camera preview: transparent background,
+     * lesion in [color] at [alpha], border (same rule as [render]) opaque.
+     */
+    fun maskArgb(mask: Mask, color: Int = DEFAULT_COLOR, alpha: Int, outline: Boolean = true): IntArray {
+        require(alpha in 0..255) { "alpha $alpha not in 0..255" }
+        val rgb = color and 0xFFFFFF
+        val fill = (alpha shl 24) or rgb
+        val edgeColor = (0xFF shl 24) or rgb
+        val w = mask.width
+        val h = mask.height
+        val out = IntArray(w * h)
+        for (y in 0 until h) for (x in 0 until w) {
+            val i = y * w + x
+            if (mask.data[i].toInt() == 0) continue
+            val edge = outline && (x == 0 || y == 0 || x == w - 1 || y == h - 1 ||
+                mask.data[i - 1].toInt() == 0 || mask.data[i + 1].toInt() == 0 ||
+                mask.data[i - w].toInt() == 0 || mask.data[i + w].toInt() == 0)
+            out[i] = if (edge) edgeColor else fill
+        }
+        return out
+    }
+
     /** Slider position (0-100 %) to alpha (0-255), rounded. */
     fun alphaForPercent(percent: Int): Int = (percent.coerceIn(0, 100) * 255 + 50) / 100
 }

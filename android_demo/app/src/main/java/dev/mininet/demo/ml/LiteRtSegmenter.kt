@@ -57,6 +57,9 @@ class LiteRtSegmenter private constructor(
         return ByteArray(outputBuffer.capacity()).also { outputBuffer.get(it) }
     }
 
+    // Synchronized with run(): a live-preview frame may still be in inference when the model is
+    // reloaded; closing waits for it instead of freeing the interpreter under it.
+    @Synchronized
     override fun close() {
         interpreter.close()
         gpuDelegate?.close()

@@ -45,6 +45,8 @@ fun DemoApp(vm: DemoViewModel) {
                     Screen.CAMERA -> CameraScreen(
                         onCaptured = { uri -> vm.analyse(uri, "camera") },
                         onBack = { vm.screen = Screen.HOME },
+                        liveModel = { vm.liveModel() },
+                        modelBusy = { vm.busy },
                     )
                     Screen.RESULT -> ResultScreen(vm)
                     Screen.HISTORY -> HistoryScreen(vm)
