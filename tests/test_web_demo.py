@@ -212,10 +212,9 @@ def _sample_image() -> tuple[np.ndarray, str]:
     return imgs[0], "synthetic lesion 765x572"
 
 
-def write_y4m(path: Path, rgb: np.ndarray, frames: int = 3) -> None:
-    """A 4:2:0 YUV4MPEG2 clip of one RGB image, for Chromium's fake camera
-    (--use-file-for-fake-video-capture). BT.601 limited range (Y 16-235), which is how
-    Chromium converts the frames back to RGB."""
+def _yuv420(rgb: np.ndarray) -> bytes:
+    """One RGB frame as 4:2:0 planes, BT.601 limited range (Y 16-235), which is how Chromium
+    converts the frames of its fake camera back to RGB."""
     h, w = rgb.shape[:2]
     f = rgb.astype(np.float32)
     r, g, b = f[..., 0], f[..., 1], f[..., 2]
@@ -227,12 +226,23 @@ def write_y4m(path: Path, rgb: np.ndarray, frames: int = 3) -> None:
         return c.reshape(h // 2, 2, w // 2, 2).mean(axis=(1, 3))
 
     planes = [np.clip(np.round(p), 0, 255).astype(np.uint8) for p in (y, sub(u), sub(v))]
+    return b"".join(p.tobytes() for p in planes)
+
+
+def write_y4m_frames(path: Path, frames, fps: int = 30) -> None:
+    """A 4:2:0 YUV4MPEG2 video of RGB frames (all of one size), for Chromium's fake camera
+    (--use-file-for-fake-video-capture), which plays it at `fps` and loops it."""
     with open(path, "wb") as handle:
-        handle.write(f"YUV4MPEG2 W{w} H{h} F30:1 Ip A1:1 C420jpeg\n".encode())
-        for _ in range(frames):
-            handle.write(b"FRAME\n")
-            for p in planes:
-                handle.write(p.tobytes())
+        for i, rgb in enumerate(frames):
+            if i == 0:
+                h, w = rgb.shape[:2]
+                handle.write(f"YUV4MPEG2 W{w} H{h} F{fps}:1 Ip A1:1 C420jpeg\n".encode())
+            handle.write(b"FRAME\n" + _yuv420(rgb))
+
+
+def write_y4m(path: Path, rgb: np.ndarray, frames: int = 3) -> None:
+    """A clip of one RGB image (see `write_y4m_frames`)."""
+    write_y4m_frames(path, [rgb] * frames)
 
 
 @pytest.fixture(scope="module")
@@ -717,3 +727,160 @@ def test_serve_web_outside_a_clone_says_so(tmp_path, monkeypatch, capsys):
     assert serve_web.main(["--port", "0"]) == 2
     err = capsys.readouterr().err
     assert "not installed with the package" in err and "from a clone" in err
+
+
+# === Live preview (issue 17) ===
+
+#: Processed frames the live test runs per variant, and the frame its measurements start at.
+LIVE_FRAMES = 300
+LIVE_WARMUP = 50
+#: Target of issue 17: frames per second at the model's input size in headless Chromium.
+MIN_LIVE_FPS = 10.0
+#: JS heap growth allowed between frame LIVE_WARMUP and LIVE_FRAMES (after a forced GC).
+MAX_HEAP_GROWTH = 10 * 2**20
+LIVE_SIZE = (640, 480)  # (W, H) of the fake camera's video
+LIVE_SECONDS_EACH = 1.5  # each dermoscopy image is shown this long (30 fps), with a slow drift
+
+
+def ref_framing(mask: np.ndarray, limits: dict, previous: np.ndarray | None = None) -> dict:
+    """mininet_core.framingCue in numpy/scipy: the lesion is the largest 8-connected region."""
+    from scipy import ndimage
+
+    h, w = mask.shape
+    labels, n = ndimage.label(mask, structure=np.ones((3, 3), bool))
+    sizes = np.bincount(labels.ravel(), minlength=n + 1)[1:]
+    share = float(sizes.max()) / mask.size if n else 0.0
+    found = n > 0 and share >= limits["minShare"]
+    touches, centred, offset = False, False, None
+    if found:
+        ys, xs = np.nonzero(labels == int(np.argmax(sizes)) + 1)
+        b = limits["borderPx"]
+        touches = bool(
+            (xs < b).any() or (ys < b).any() or (xs >= w - b).any() or (ys >= h - b).any()
+        )
+        offset = {"x": (xs.mean() + 0.5) / w - 0.5, "y": (ys.mean() + 0.5) / h - 0.5}
+        tol = limits["centreTolerance"]
+        centred = abs(offset["x"]) <= tol and abs(offset["y"]) <= tol
+    stability = None
+    if previous is not None:
+        union = np.logical_or(mask, previous).sum()
+        stability = 1.0 if union == 0 else float(np.logical_and(mask, previous).sum() / union)
+    if not found:
+        cue = "no-lesion"
+    elif touches:
+        cue = "move-back" if share > limits["farShare"] else "touches-edge"
+    elif share < limits["closeShare"]:
+        cue = "move-closer"
+    elif not centred:
+        cue = "re-centre"
+    elif stability is not None and stability >= limits["steadyIoU"]:
+        cue = "ready"
+    else:
+        cue = "hold-steady"
+    return {
+        "found": found,
+        "share": share,
+        "foreground": float(mask.sum()) / mask.size,
+        "touchesBorder": touches,
+        "centred": centred,
+        "offset": offset,
+        "stability": stability,
+        "cue": cue,
+    }
+
+
+def assert_framing(page: dict, ref: dict) -> None:
+    for key, value in ref.items():
+        if isinstance(value, float) or isinstance(value, dict):
+            assert page[key] == pytest.approx(value, rel=1e-9, abs=1e-12), key
+        else:
+            assert page[key] == value, key
+    assert page["message"], "no cue text"
+
+
+def _disc(h: int, w: int, cy: float, cx: float, r: float) -> np.ndarray:
+    yy, xx = np.mgrid[:h, :w]
+    return (yy - cy) ** 2 + (xx - cx) ** 2 <= r * r
+
+
+def test_live_framing_cue_and_frame_gate_in_node(tmp_path):
+    """The live preview's pure parts (mininet_core.js) in Node: the framing cue against a
+    numpy/scipy reference on masks made for each cue, the frame gate on a timed sequence, and
+    the live model input (RGBA frame) against Pillow."""
+    ensure_node_modules()
+    from mininet_lite.tiling import resize_uint8
+
+    h, w = 96, 128
+    rng = np.random.default_rng(1)
+    steady = _disc(h, w, 48, 64, 22)
+    masks = {
+        "empty": (np.zeros((h, w), bool), None, "no-lesion"),
+        "speck": (_disc(h, w, 40, 60, 2), None, "no-lesion"),
+        "small": (_disc(h, w, 48, 64, 8), None, "move-closer"),
+        "edge": (_disc(h, w, 48, 12, 20), None, "touches-edge"),
+        "fills": (_disc(h, w, 48, 64, 70), None, "move-back"),
+        "offcentre": (_disc(h, w, 30, 35, 18), None, "re-centre"),
+        "first": (steady, None, "hold-steady"),
+        "moving": (steady, np.roll(steady, 12, axis=1), "hold-steady"),
+        "steady": (steady, np.roll(steady, 1, axis=1), "ready"),
+    }
+    for i in range(6):  # noisy masks: several regions, the largest decides
+        small = rng.random((12, 16)) > 0.6
+        noisy = np.asarray(Image.fromarray(small).resize((w, h), Image.NEAREST))
+        masks[f"noisy{i}"] = (noisy, noisy if i % 2 else None, None)
+    cases = []
+    for name, (mask, previous, _) in masks.items():
+        mask.astype(np.uint8).tofile(tmp_path / f"{name}.in")
+        case = {"name": name, "op": "cue", "w": w, "h": h, "previous": None}
+        if previous is not None:
+            previous.astype(np.uint8).tofile(tmp_path / f"{name}_prev.in")
+            case["previous"] = f"{name}_prev"
+        cases.append(case)
+    # Frame gate: a 30 fps camera (33 ms) and 80 ms per frame: frames 1 and 2 arrive while
+    # frame 0 is in inference and are dropped; frame 5 is never offered (presentedFrames
+    # jumps from 4 to 6: the page was blocked) and counts as dropped too.
+    events = [["offer", 0, 0], ["offer", 33, 1], ["offer", 67, 2], ["done", 80]]
+    events += [["offer", 100, 3], ["offer", 133, 4], ["done", 180], ["offer", 200, 6]]
+    events += [["abort"], ["offer", 233, 7], ["done", 300]]
+    cases.append({"name": "gate", "op": "gate", "window": 2, "events": events})
+    frame = rng.integers(0, 256, (LIVE_SIZE[1], LIVE_SIZE[0], 4), dtype=np.uint8)
+    frame.tofile(tmp_path / "frame.in")
+    cases.append(
+        {
+            "name": "frame",
+            "op": "model_input",
+            "w": LIVE_SIZE[0],
+            "h": LIVE_SIZE[1],
+            "channels": 4,
+            "size": [128, 160],
+            "maxSide": 2048,
+        }
+    )
+    big = rng.integers(0, 256, (1600, 2400, 4), dtype=np.uint8)  # above maxSide: two resizes
+    big.tofile(tmp_path / "big.in")
+    cases.append({**cases[-1], "name": "big", "w": 2400, "h": 1600, "size": [192, 192]})
+    (tmp_path / "cases.json").write_text(json.dumps(cases))
+    report = run_node("core_check.mjs", tmp_path, timeout=120)
+
+    limits = report["FRAMING"]
+    for name, (mask, previous, expected) in masks.items():
+        got = report[name]
+        assert_framing(got, ref_framing(mask, limits, previous))
+        if expected:
+            assert got["cue"] == expected, (name, got)
+
+    gate = report["gate"]
+    assert gate["answers"][:3] == [True, False, False]
+    assert gate["answers"][4:6] == [True, False] and gate["answers"][7] is True
+    assert gate["answers"][9] is True  # after abort() the gate is open again
+    stats = gate["stats"]
+    assert stats["processed"] == 3 and stats["dropped"] == 4 and stats["offered"] == 8
+    assert stats["fps"] == pytest.approx(1000 / (300 - 180))  # window of 2 completions
+    assert stats["latencyMs"]["last"] == pytest.approx(67)
+    assert stats["latencyMs"]["meanAll"] == pytest.approx((80 + 80 + 67) / 3)
+
+    got = np.fromfile(tmp_path / "frame.out", np.uint8).reshape(128, 160, 3)
+    assert np.array_equal(got, resize_uint8(frame[..., :3], 128, 160))
+    got = np.fromfile(tmp_path / "big.out", np.uint8).reshape(192, 192, 3)
+    working = resize_uint8(big[..., :3], 1365, 2048)  # the still path's working size first
+    assert np.array_equal(got, resize_uint8(working, 192, 192))
