@@ -3,7 +3,8 @@
 //   node web_demo/tests/browser_check.mjs CONFIG.json
 //
 // CONFIG: {baseUrl, outDir, chromium, sample, huge, nonImage, y4m, float16Model, corruptModel,
-//          scenarios?: [names]}
+//          scenarios?: [names], extraArgs?: [chromium flags],
+//          live?: {frames, warmup, variants: [{name, query}]}}
 // One browser process (launched with Chromium's fake camera) runs every scenario in a fresh
 // context; each scenario's result (or its error) goes into the printed JSON object. Files
 // (downloads, screenshots, captured camera frame) are written to outDir. The assertions are in
@@ -32,6 +33,7 @@ const browser = await chromium.launch({
     '--use-fake-device-for-media-stream',
     '--use-fake-ui-for-media-stream',
     ...(config.y4m ? [`--use-file-for-fake-video-capture=${config.y4m}`] : []),
+    ...(config.extraArgs || []),
   ],
 });
 
@@ -214,6 +216,75 @@ const scenarios = {
     await context.close();
     return r;
   },
+};
+
+/** Waits until the live preview has processed `n` frames (or stopped with an error). */
+async function waitLiveFrames(page, n, timeout) {
+  await page.waitForFunction(
+    (k) => {
+      const l = window.mininetDemo.live();
+      return l.error || !l.running || (l.stats && l.stats.processed >= k);
+    },
+    n,
+    { timeout, polling: 100 },
+  );
+}
+
+/** Garbage-collects (Chromium launched with --js-flags=--expose-gc) and samples the memory. */
+async function liveSample(page) {
+  return page.evaluate(() => {
+    if (typeof window.gc === 'function') window.gc();
+    const l = window.mininetDemo.live();
+    return { t: performance.now(), stats: l.stats, heap: l.usedJSHeapSize, wasm: l.wasmBytes };
+  });
+}
+
+// The live preview on the fake camera: `frames` processed frames per variant (e.g. with and
+// without threads); fps, latency and memory between frame `warmup` and the last.
+scenarios.live = async function live() {
+  if (!config.live) return { skipped: 'no live config' };
+  const { frames, warmup, variants } = config.live;
+  const liveTimeout = config.live.timeoutMs || 300000;
+  const r = {};
+  for (const variant of variants) {
+    const { context, page, log } = await openPage(variant.query, { permissions: ['camera'] });
+    const v = { modelLoadMs: log.modelLoadMs, modelInfo: await page.evaluate(() => window.mininetDemo.modelInfo()) };
+    await page.click('#camera-start');
+    v.cameraState = await waitState(page, ['camera', 'input-error']);
+    if (v.cameraState !== 'camera') {
+      v.text = await pageText(page);
+      r[variant.name] = v;
+      await context.close();
+      continue;
+    }
+    await waitLiveFrames(page, warmup, liveTimeout);
+    v.start = await liveSample(page);
+    await waitLiveFrames(page, Math.round((warmup + frames) / 2), liveTimeout);
+    // One processed frame with its pixels, model input and mask, for the Python comparison.
+    v.snapshot = await page.evaluate(() => window.mininetDemo.live(true));
+    if (v.snapshot.last && v.snapshot.last.frame) {
+      v.snapshot.framePath = path.join(out, `live_${variant.name}_frame.png`);
+      fs.writeFileSync(v.snapshot.framePath, Buffer.from(v.snapshot.last.frame.split(',')[1], 'base64'));
+      delete v.snapshot.last.frame;
+    }
+    if (variant.screenshot) await page.screenshot({ path: path.join(out, variant.screenshot) });
+    await waitLiveFrames(page, frames, liveTimeout);
+    v.end = await liveSample(page);
+    v.final = await page.evaluate(() => window.mininetDemo.live());
+    // Capture after live: the full-resolution still through the normal still path.
+    await page.click('#camera-capture');
+    v.captureState = await waitState(page, ['done', 'input-error']);
+    v.captureResult = await page.evaluate(() => window.mininetDemo.result());
+    v.afterCapture = await page.evaluate(() => ({
+      liveRunning: window.mininetDemo.live().running,
+      overlayHidden: document.getElementById('live-overlay').hidden,
+      videoHidden: document.getElementById('camera-video').hidden,
+    }));
+    v.log = log;
+    r[variant.name] = v;
+    await context.close();
+  }
+  return r;
 };
 
 const report = { chromiumVersion: browser.version() };
