@@ -900,6 +900,7 @@ window.mininetDemo = {
     const last = live.last;
     return {
       running: live.running,
+      inFlight: live.inFlight !== null,
       error: live.error,
       crossOriginIsolated: globalThis.crossOriginIsolated === true,
       threads: state.model ? state.model.threads : null,

@@ -230,17 +230,36 @@ async function waitLiveFrames(page, n, timeout) {
   );
 }
 
-/** Garbage-collects (Chromium launched with --js-flags=--expose-gc) and samples the memory. */
-async function liveSample(page) {
-  return page.evaluate(() => {
-    if (typeof window.gc === 'function') window.gc();
+/**
+ * The JS heap retained by the page with the live loop paused (unticked, no frame in flight):
+ * full garbage collections (Chromium launched with --js-flags=--expose-gc), the smallest of
+ * three readings 200 ms apart, so that per-frame garbage still being swept does not count.
+ */
+async function pausedHeap(page) {
+  await page.uncheck('#live-toggle');
+  await page.waitForFunction(() => {
     const l = window.mininetDemo.live();
-    return { t: performance.now(), stats: l.stats, heap: l.usedJSHeapSize, wasm: l.wasmBytes };
+    return !l.running && !l.inFlight;
   });
+  const readings = [];
+  for (let i = 0; i < 3; i++) {
+    await page.waitForTimeout(200);
+    readings.push(
+      await page.evaluate(() => {
+        const gc = typeof window.gc === 'function';
+        if (gc) window.gc();
+        const l = window.mininetDemo.live();
+        return { gc, heap: l.usedJSHeapSize, wasm: l.wasmBytes };
+      }),
+    );
+  }
+  const heaps = readings.map((r) => r.heap);
+  return { gc: readings.every((r) => r.gc), heaps, heap: Math.min(...heaps), wasm: readings[2].wasm };
 }
 
-// The live preview on the fake camera: `frames` processed frames per variant (e.g. with and
-// without threads); fps, latency and memory between frame `warmup` and the last.
+// The live preview on the fake camera, per variant (e.g. with and without threads): `warmup`
+// frames, the paused heap, `frames` more processed frames (fps, latency on the page's clock),
+// the paused heap again; then live on again and Capture.
 scenarios.live = async function live() {
   if (!config.live) return { skipped: 'no live config' };
   const { frames, warmup, variants } = config.live;
@@ -258,8 +277,14 @@ scenarios.live = async function live() {
       continue;
     }
     await waitLiveFrames(page, warmup, liveTimeout);
-    v.start = await liveSample(page);
-    await waitLiveFrames(page, Math.round((warmup + frames) / 2), liveTimeout);
+    v.warmup = await page.evaluate(() => window.mininetDemo.live());
+    v.heapStart = await pausedHeap(page);
+    // Ticking live on again starts a new count: the measured run is `frames` frames from here.
+    v.t0 = await page.evaluate(() => {
+      document.getElementById('live-toggle').click();
+      return performance.now();
+    });
+    await waitLiveFrames(page, Math.round(frames / 2), liveTimeout);
     // One processed frame with its pixels, model input and mask, for the Python comparison.
     v.snapshot = await page.evaluate(() => window.mininetDemo.live(true));
     if (v.snapshot.last && v.snapshot.last.frame) {
@@ -269,9 +294,11 @@ scenarios.live = async function live() {
     }
     if (variant.screenshot) await page.screenshot({ path: path.join(out, variant.screenshot) });
     await waitLiveFrames(page, frames, liveTimeout);
-    v.end = await liveSample(page);
-    v.final = await page.evaluate(() => window.mininetDemo.live());
-    // Capture after live: the full-resolution still through the normal still path.
+    v.final = await page.evaluate(() => ({ ...window.mininetDemo.live(), t: performance.now() }));
+    v.heapEnd = await pausedHeap(page);
+    // Live on again, then Capture: the full-resolution still through the normal still path.
+    await page.check('#live-toggle');
+    await waitLiveFrames(page, 5, liveTimeout);
     await page.click('#camera-capture');
     v.captureState = await waitState(page, ['done', 'input-error']);
     v.captureResult = await page.evaluate(() => window.mininetDemo.result());
