@@ -465,6 +465,8 @@ async function capture() {
 
 const live = {
   running: false,
+  generation: 0, // bumped by startLive: callbacks of an earlier run end themselves
+  callback: null, // {kind, id} of the pending frame callback, to cancel it on stop
   gate: null,
   inFlight: null, // promise of the frame being processed
   grab: null, // {canvas, ctx}: reused canvas the video frame is read from
@@ -478,10 +480,17 @@ const live = {
   // reading the frame, resizing, the cue and drawing)
 };
 
-function startLive() {
+async function startLive() {
   const video = $('camera-video');
   if (live.running || !stream || !state.model) return;
   live.running = true;
+  live.generation += 1;
+  const generation = live.generation;
+  live.gate = null; // the statistics of this run start when its first frame can be taken
+  // A frame of an earlier run may still be in inference (unticked and ticked again): the model
+  // runs one frame at a time, so wait for it.
+  if (live.inFlight) await live.inFlight;
+  if (!live.running || generation !== live.generation) return;
   live.gate = new core.FrameGate({ window: 30 });
   live.previousMask = null;
   live.lastCue = null;
@@ -498,37 +507,47 @@ function startLive() {
   $('live-cue').hidden = false;
   $('live-stats').hidden = false;
   $('live-stats').textContent = 'Live preview: starting…';
-  nextFrame(video);
+  nextFrame(video, generation);
 }
 
-/** Calls `onLiveFrame` once per new video frame (requestVideoFrameCallback) or display frame. */
-function nextFrame(video) {
-  if (!live.running) return;
+/**
+ * Calls `onLiveFrame` once per new video frame (requestVideoFrameCallback) or display frame.
+ * `generation` ties the chain of callbacks to one run of the live preview, so that unticking
+ * and ticking it again quickly never leaves two chains offering the same frames.
+ */
+function nextFrame(video, generation) {
+  if (!live.running || generation !== live.generation) return;
   if (video.requestVideoFrameCallback) {
-    video.requestVideoFrameCallback((now, meta) => onLiveFrame(video, meta.presentedFrames));
+    const id = video.requestVideoFrameCallback((now, meta) =>
+      onLiveFrame(video, generation, meta.presentedFrames),
+    );
+    live.callback = { kind: 'video', id };
   } else {
-    requestAnimationFrame(() => onLiveFrame(video, null));
+    const id = requestAnimationFrame(() => onLiveFrame(video, generation, null));
+    live.callback = { kind: 'animation', id };
   }
 }
 
-function onLiveFrame(video, presented) {
-  if (!live.running) return;
-  nextFrame(video); // keep receiving frames; the gate decides whether this one is processed
-  if (!video.videoWidth || !live.gate.offer(performance.now(), presented ?? null)) return;
-  live.inFlight = processLiveFrame(video)
+function onLiveFrame(video, generation, presented) {
+  if (!live.running || generation !== live.generation) return;
+  nextFrame(video, generation); // keep receiving frames; the gate decides about this one
+  const gate = live.gate;
+  if (!video.videoWidth || !gate.offer(performance.now(), presented ?? null)) return;
+  const pending = processLiveFrame(video, gate, generation)
     .catch((err) => {
-      live.gate.abort();
+      gate.abort();
       live.error = describe(err);
       console.error(err);
       stopLive();
       showError(`Live preview stopped: ${live.error}`);
     })
     .finally(() => {
-      live.inFlight = null;
+      if (live.inFlight === pending) live.inFlight = null;
     });
+  live.inFlight = pending;
 }
 
-async function processLiveFrame(video) {
+async function processLiveFrame(video, gate, generation) {
   const width = video.videoWidth;
   const height = video.videoHeight;
   if (!live.grab || live.grab.canvas.width !== width || live.grab.canvas.height !== height) {
@@ -545,17 +564,22 @@ async function processLiveFrame(video) {
   const t0 = performance.now();
   const prob = await forward(input);
   const inferenceMs = performance.now() - t0;
-  if (!live.running) return; // stopped (capture) while in inference: draw nothing
+  // Stopped (capture, unticked) while in inference: draw nothing. The frame belongs to `gate`,
+  // not to a gate of a later run.
+  if (!live.running || generation !== live.generation) {
+    gate.abort();
+    return;
+  }
   const [th, tw] = size;
   const mask = core.thresholdMask(prob, state.threshold);
   const cue = core.framingCue(mask, tw, th, { previous: live.previousMask });
   live.previousMask = mask;
   drawLiveOverlay(mask, tw, th);
-  const latency = live.gate.done(performance.now());
+  const latency = gate.done(performance.now());
   live.inferenceMsSum += inferenceMs;
   live.last = { rgba, width, height, input, mask, cue, inferenceMs, latency };
   showLive(cue);
-  const n = live.gate.processed;
+  const n = gate.processed;
   if (n === 1 || n % 50 === 0) {
     live.memory.push({
       processed: n,
@@ -609,6 +633,15 @@ function showLive(cue) {
 async function stopLive() {
   if (!live.running && !live.inFlight) return;
   live.running = false;
+  if (live.callback) {
+    const video = $('camera-video');
+    if (live.callback.kind === 'video' && video.cancelVideoFrameCallback) {
+      video.cancelVideoFrameCallback(live.callback.id);
+    } else if (live.callback.kind === 'animation') {
+      cancelAnimationFrame(live.callback.id);
+    }
+    live.callback = null;
+  }
   if (live.inFlight) await live.inFlight;
   $('live-overlay').hidden = true;
   $('live-cue').hidden = true;
