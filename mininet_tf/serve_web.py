@@ -8,7 +8,9 @@ The page does all the work in the browser (LiteRT.js); this server only hands ou
 - ``/models/<file>``         -> ``--models-dir`` (default ``tflite/models``): `.tflite` + `.json`
 - ``/node_modules/@litertjs/...`` -> LiteRT.js and its WASM, after ``npm ci`` in ``web_demo/``
 
-Only GET and HEAD; nothing is ever written. Paths are resolved and must stay inside their root
+Every file is sent with ``Cross-Origin-Opener-Policy: same-origin`` and
+``Cross-Origin-Embedder-Policy: require-corp``, so the page is cross-origin isolated and can run
+LiteRT.js' multi-threaded WebAssembly build. Only GET and HEAD; nothing is ever written. Paths are resolved and must stay inside their root
 (no ``..``, no dot-files, no symlinks leading out); other ``node_modules`` packages, the test
 scripts and the test artifacts are not served. ``--port 0`` picks a free port; the first line
 printed is ``serving http://127.0.0.1:PORT/`` so a caller can read the port.
@@ -49,6 +51,13 @@ MIME_TYPES = {
     ".ico": "image/x-icon",
     ".md": "text/plain; charset=utf-8",
     ".txt": "text/plain; charset=utf-8",
+}
+
+#: Sent with every file: the page is cross-origin isolated (`crossOriginIsolated` is true).
+ISOLATION_HEADERS = {
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Cross-Origin-Embedder-Policy": "require-corp",
+    "Cross-Origin-Resource-Policy": "same-origin",
 }
 
 #: Top-level entries of web_demo/ that are never served (tooling, tests, outputs).
@@ -126,6 +135,11 @@ class DemoHandler(SimpleHTTPRequestHandler):
         self.send_header("Cache-Control", "no-cache")
         self.send_header("X-Content-Type-Options", "nosniff")
         self.send_header("Referrer-Policy", "no-referrer")
+        # Cross-origin isolation: lets the page use SharedArrayBuffer, hence LiteRT.js'
+        # multi-threaded WebAssembly build (issue 17). Everything the page loads is same-origin,
+        # so require-corp blocks nothing; CORP marks these files as same-origin only.
+        for name, value in ISOLATION_HEADERS.items():
+            self.send_header(name, value)
         self.end_headers()
         return handle
 

@@ -212,10 +212,9 @@ def _sample_image() -> tuple[np.ndarray, str]:
     return imgs[0], "synthetic lesion 765x572"
 
 
-def write_y4m(path: Path, rgb: np.ndarray, frames: int = 3) -> None:
-    """A 4:2:0 YUV4MPEG2 clip of one RGB image, for Chromium's fake camera
-    (--use-file-for-fake-video-capture). BT.601 limited range (Y 16-235), which is how
-    Chromium converts the frames back to RGB."""
+def _yuv420(rgb: np.ndarray) -> bytes:
+    """One RGB frame as 4:2:0 planes, BT.601 limited range (Y 16-235), which is how Chromium
+    converts the frames of its fake camera back to RGB."""
     h, w = rgb.shape[:2]
     f = rgb.astype(np.float32)
     r, g, b = f[..., 0], f[..., 1], f[..., 2]
@@ -227,12 +226,23 @@ def write_y4m(path: Path, rgb: np.ndarray, frames: int = 3) -> None:
         return c.reshape(h // 2, 2, w // 2, 2).mean(axis=(1, 3))
 
     planes = [np.clip(np.round(p), 0, 255).astype(np.uint8) for p in (y, sub(u), sub(v))]
+    return b"".join(p.tobytes() for p in planes)
+
+
+def write_y4m_frames(path: Path, frames, fps: int = 30) -> None:
+    """A 4:2:0 YUV4MPEG2 video of RGB frames (all of one size), for Chromium's fake camera
+    (--use-file-for-fake-video-capture), which plays it at `fps` and loops it."""
     with open(path, "wb") as handle:
-        handle.write(f"YUV4MPEG2 W{w} H{h} F30:1 Ip A1:1 C420jpeg\n".encode())
-        for _ in range(frames):
-            handle.write(b"FRAME\n")
-            for p in planes:
-                handle.write(p.tobytes())
+        for i, rgb in enumerate(frames):
+            if i == 0:
+                h, w = rgb.shape[:2]
+                handle.write(f"YUV4MPEG2 W{w} H{h} F{fps}:1 Ip A1:1 C420jpeg\n".encode())
+            handle.write(b"FRAME\n" + _yuv420(rgb))
+
+
+def write_y4m(path: Path, rgb: np.ndarray, frames: int = 3) -> None:
+    """A clip of one RGB image (see `write_y4m_frames`)."""
+    write_y4m_frames(path, [rgb] * frames)
 
 
 @pytest.fixture(scope="module")
@@ -522,6 +532,15 @@ def test_serve_web_is_local_read_only_and_refuses_traversal(tmp_path):
         assert request("GET", "/models/m.tflite")[1] == "application/octet-stream"
         assert request("GET", "/models/m.json")[1] == "application/json"
         assert request("HEAD", "/models/m.tflite")[0] == 200
+        # Cross-origin isolation (issue 17): the page may use LiteRT.js threads.
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        conn.request("GET", "/")
+        resp = conn.getresponse()
+        resp.read()
+        conn.close()
+        assert resp.getheader("Cross-Origin-Opener-Policy") == "same-origin"
+        assert resp.getheader("Cross-Origin-Embedder-Policy") == "require-corp"
+        assert resp.getheader("Cross-Origin-Resource-Policy") == "same-origin"
         for path in (
             "/../outside.txt",
             "/%2e%2e/outside.txt",
@@ -717,3 +736,337 @@ def test_serve_web_outside_a_clone_says_so(tmp_path, monkeypatch, capsys):
     assert serve_web.main(["--port", "0"]) == 2
     err = capsys.readouterr().err
     assert "not installed with the package" in err and "from a clone" in err
+
+
+# === Live preview (issue 17) ===
+
+#: Processed frames the live test runs per variant, and the frame its measurements start at.
+LIVE_FRAMES = 300
+LIVE_WARMUP = 50
+#: Target of issue 17: frames per second at the model's input size in headless Chromium.
+MIN_LIVE_FPS = 10.0
+#: JS heap growth allowed over LIVE_FRAMES frames after the warm-up (live paused, after GC).
+MAX_HEAP_GROWTH = 2 * 2**20
+LIVE_SIZE = (640, 480)  # (W, H) of the fake camera's video
+#: The fake camera's frame rate: above a phone camera's 30 so that the measured fps is the
+#: page's capacity rather than the camera's rate.
+LIVE_CAMERA_FPS = 60
+LIVE_FRAMES_EACH = 45  # frames per dermoscopy image (0.75 s at 60 fps), with a slow drift
+
+
+def ref_framing(mask: np.ndarray, limits: dict, previous: np.ndarray | None = None) -> dict:
+    """mininet_core.framingCue in numpy/scipy: the lesion is the largest 8-connected region."""
+    from scipy import ndimage
+
+    h, w = mask.shape
+    labels, n = ndimage.label(mask, structure=np.ones((3, 3), bool))
+    sizes = np.bincount(labels.ravel(), minlength=n + 1)[1:]
+    share = float(sizes.max()) / mask.size if n else 0.0
+    found = n > 0 and share >= limits["minShare"]
+    touches, centred, offset = False, False, None
+    if found:
+        ys, xs = np.nonzero(labels == int(np.argmax(sizes)) + 1)
+        b = limits["borderPx"]
+        touches = bool(
+            (xs < b).any() or (ys < b).any() or (xs >= w - b).any() or (ys >= h - b).any()
+        )
+        offset = {"x": (xs.mean() + 0.5) / w - 0.5, "y": (ys.mean() + 0.5) / h - 0.5}
+        tol = limits["centreTolerance"]
+        centred = abs(offset["x"]) <= tol and abs(offset["y"]) <= tol
+    stability = None
+    if previous is not None:
+        union = np.logical_or(mask, previous).sum()
+        stability = 1.0 if union == 0 else float(np.logical_and(mask, previous).sum() / union)
+    if not found:
+        cue = "no-lesion"
+    elif touches:
+        cue = "move-back" if share > limits["farShare"] else "touches-edge"
+    elif share < limits["closeShare"]:
+        cue = "move-closer"
+    elif not centred:
+        cue = "re-centre"
+    elif stability is not None and stability >= limits["steadyIoU"]:
+        cue = "ready"
+    else:
+        cue = "hold-steady"
+    return {
+        "found": found,
+        "share": share,
+        "foreground": float(mask.sum()) / mask.size,
+        "touchesBorder": touches,
+        "centred": centred,
+        "offset": offset,
+        "stability": stability,
+        "cue": cue,
+    }
+
+
+def assert_framing(page: dict, ref: dict) -> None:
+    for key, value in ref.items():
+        if isinstance(value, float) or isinstance(value, dict):
+            assert page[key] == pytest.approx(value, rel=1e-9, abs=1e-12), key
+        else:
+            assert page[key] == value, key
+    assert page["message"], "no cue text"
+
+
+def _disc(h: int, w: int, cy: float, cx: float, r: float) -> np.ndarray:
+    yy, xx = np.mgrid[:h, :w]
+    return (yy - cy) ** 2 + (xx - cx) ** 2 <= r * r
+
+
+def test_live_framing_cue_and_frame_gate_in_node(tmp_path):
+    """The live preview's pure parts (mininet_core.js) in Node: the framing cue against a
+    numpy/scipy reference on masks made for each cue, the frame gate on a timed sequence, and
+    the live model input (RGBA frame) against Pillow."""
+    ensure_node_modules()
+    from mininet_lite.tiling import resize_uint8
+
+    h, w = 96, 128
+    rng = np.random.default_rng(1)
+    steady = _disc(h, w, 48, 64, 22)
+    masks = {
+        "empty": (np.zeros((h, w), bool), None, "no-lesion"),
+        "speck": (_disc(h, w, 40, 60, 2), None, "no-lesion"),
+        "small": (_disc(h, w, 48, 64, 8), None, "move-closer"),
+        "edge": (_disc(h, w, 48, 12, 20), None, "touches-edge"),
+        "fills": (_disc(h, w, 48, 64, 70), None, "move-back"),
+        "offcentre": (_disc(h, w, 30, 35, 18), None, "re-centre"),
+        "first": (steady, None, "hold-steady"),
+        "moving": (steady, np.roll(steady, 12, axis=1), "hold-steady"),
+        "steady": (steady, np.roll(steady, 1, axis=1), "ready"),
+    }
+    for i in range(6):  # noisy masks: several regions, the largest decides
+        small = rng.random((12, 16)) > 0.6
+        noisy = np.asarray(Image.fromarray(small).resize((w, h), Image.NEAREST))
+        masks[f"noisy{i}"] = (noisy, noisy if i % 2 else None, None)
+    cases = []
+    for name, (mask, previous, _) in masks.items():
+        mask.astype(np.uint8).tofile(tmp_path / f"{name}.in")
+        case = {"name": name, "op": "cue", "w": w, "h": h, "previous": None}
+        if previous is not None:
+            previous.astype(np.uint8).tofile(tmp_path / f"{name}_prev.in")
+            case["previous"] = f"{name}_prev"
+        cases.append(case)
+    # Frame gate: a 30 fps camera (33 ms) and 80 ms per frame: frames 1 and 2 arrive while
+    # frame 0 is in inference and are dropped; frame 5 is never offered (presentedFrames
+    # jumps from 4 to 6: the page was blocked) and counts as dropped too.
+    events = [["offer", 0, 0], ["offer", 33, 1], ["offer", 67, 2], ["done", 80]]
+    events += [["offer", 100, 3], ["offer", 133, 4], ["done", 180], ["offer", 200, 6]]
+    events += [["abort"], ["offer", 233, 7], ["done", 300]]
+    cases.append({"name": "gate", "op": "gate", "window": 2, "events": events})
+    frame = rng.integers(0, 256, (LIVE_SIZE[1], LIVE_SIZE[0], 4), dtype=np.uint8)
+    frame.tofile(tmp_path / "frame.in")
+    cases.append(
+        {
+            "name": "frame",
+            "op": "model_input",
+            "w": LIVE_SIZE[0],
+            "h": LIVE_SIZE[1],
+            "channels": 4,
+            "size": [128, 160],
+            "maxSide": 2048,
+        }
+    )
+    big = rng.integers(0, 256, (1600, 2400, 4), dtype=np.uint8)  # above maxSide: two resizes
+    big.tofile(tmp_path / "big.in")
+    cases.append({**cases[-1], "name": "big", "w": 2400, "h": 1600, "size": [192, 192]})
+    (tmp_path / "cases.json").write_text(json.dumps(cases))
+    report = run_node("core_check.mjs", tmp_path, timeout=120)
+
+    limits = report["FRAMING"]
+    for name, (mask, previous, expected) in masks.items():
+        got = report[name]
+        assert_framing(got, ref_framing(mask, limits, previous))
+        if expected:
+            assert got["cue"] == expected, (name, got)
+
+    gate = report["gate"]
+    assert gate["answers"][:3] == [True, False, False]
+    assert gate["answers"][4:6] == [True, False] and gate["answers"][7] is True
+    assert gate["answers"][9] is True  # after abort() the gate is open again
+    stats = gate["stats"]
+    assert stats["processed"] == 3 and stats["dropped"] == 4 and stats["offered"] == 8
+    assert stats["fps"] == pytest.approx(1000 / (300 - 180))  # window of 2 completions
+    assert stats["latencyMs"]["last"] == pytest.approx(67)
+    assert stats["latencyMs"]["meanAll"] == pytest.approx((80 + 80 + 67) / 3)
+
+    got = np.fromfile(tmp_path / "frame.out", np.uint8).reshape(128, 160, 3)
+    assert np.array_equal(got, resize_uint8(frame[..., :3], 128, 160))
+    got = np.fromfile(tmp_path / "big.out", np.uint8).reshape(192, 192, 3)
+    working = resize_uint8(big[..., :3], 1365, 2048)  # the still path's working size first
+    assert np.array_equal(got, resize_uint8(working, 192, 192))
+
+
+def _live_images() -> list[tuple[np.ndarray, str]]:
+    """Real dermoscopy images for the live video: two PH2 and two ISIC-2017 images."""
+    root = shared_data_dir()
+    found = []
+    for folder, pattern in (
+        (root / "PH2" / "images", "*.jpg"),
+        (root / "ISIC2017" / "ISIC-2017_Training_Data", "ISIC_*.jpg"),
+    ):
+        files = sorted(folder.glob(pattern)) if folder.is_dir() else []
+        found += [(p, folder.parent.name) for p in files[:: max(1, len(files) // 2)][:2]]
+    if len(found) < 4:
+        pytest.skip(f"real dermoscopy images (PH2, ISIC2017) not found under {root}")
+    return [(np.asarray(Image.open(p).convert("RGB")), f"{ds} {p.name}") for p, ds in found]
+
+
+@pytest.fixture(scope="module")
+def live_video(tmp_path_factory) -> dict:
+    """A y4m video from real dermoscopy images: each for LIVE_FRAMES_EACH frames, drifting a
+    few pixels per frame (a hand-held phone), 640x480 at LIVE_CAMERA_FPS; Chromium loops it."""
+    folder = tmp_path_factory.mktemp("web_live")
+    w, h = LIVE_SIZE
+    margin = 16
+    frames, labels = [], []
+    per_image = LIVE_FRAMES_EACH
+    for image, label in _live_images():
+        big = np.asarray(
+            Image.fromarray(image).resize((w + 2 * margin, h + 2 * margin), Image.BILINEAR)
+        )
+        for k in range(per_image):
+            angle = 2 * np.pi * k / per_image
+            dx = int(round(margin + 0.6 * margin * np.cos(angle)))
+            dy = int(round(margin + 0.6 * margin * np.sin(angle)))
+            frames.append(big[dy : dy + h, dx : dx + w])
+        labels.append(label)
+    path = folder / "live.y4m"
+    write_y4m_frames(path, frames, fps=LIVE_CAMERA_FPS)
+    return {"path": path, "frames": np.stack(frames), "labels": labels}
+
+
+@pytest.fixture(scope="module")
+def live_browser(server, live_video, tmp_path_factory) -> dict:
+    """The live preview in its own Chromium (the live video as fake camera, precise memory
+    figures, a callable gc()): LIVE_FRAMES processed frames with LiteRT.js threads (the page is
+    cross-origin isolated) and again single-threaded (?threads=0)."""
+    chromium = ensure_chromium()
+    out = tmp_path_factory.mktemp("web_live_browser")
+    config = {
+        "baseUrl": server,
+        "outDir": str(out),
+        "chromium": str(chromium),
+        "y4m": str(live_video["path"]),
+        "scenarios": ["live"],
+        "extraArgs": ["--enable-precise-memory-info", "--js-flags=--expose-gc"],
+        "live": {
+            "frames": LIVE_FRAMES,
+            "warmup": LIVE_WARMUP,
+            "variants": [
+                {"name": "threads", "query": "", "screenshot": "live.png"},
+                {"name": "single", "query": "?threads=0"},
+            ],
+        },
+    }
+    config_path = out / "config.json"
+    config_path.write_text(json.dumps(config))
+    start = time.monotonic()
+    report = run_node("browser_check.mjs", config_path, timeout=900)
+    seconds = time.monotonic() - start
+    ARTIFACTS.mkdir(exist_ok=True)
+    for item in out.iterdir():
+        if item.suffix == ".png" or item.name == "report.json":
+            target = "live_report.json" if item.name == "report.json" else item.name
+            shutil.copy(item, ARTIFACTS / target)
+    return {"report": report, "out": out, "seconds": seconds}
+
+
+def live_figures(v: dict) -> dict:
+    """fps over the LIVE_FRAMES frames after the warm-up (page clock), latency, memory growth."""
+    s = v["final"]["stats"]
+    seconds = (v["final"]["t"] - v["t0"]) / 1000
+    return {
+        "threads": v["modelInfo"]["threads"],
+        "fps": s["processed"] / seconds,
+        "frames_measured": s["processed"],
+        "seconds": seconds,
+        "latency_ms_mean": s["latencyMs"]["meanAll"],
+        "latency_ms_median_last30": s["latencyMs"]["median"],
+        "inference_ms_mean": v["final"]["inferenceMsMean"],
+        "camera_fps": LIVE_CAMERA_FPS,
+        "dropped": s["dropped"],
+        "offered": s["offered"],
+        "heap_bytes_start": v["heapStart"]["heap"],
+        "heap_bytes_end": v["heapEnd"]["heap"],
+        "heap_growth_bytes": v["heapEnd"]["heap"] - v["heapStart"]["heap"],
+        "wasm_bytes_start": v["heapStart"]["wasm"],
+        "wasm_bytes_end": v["heapEnd"]["wasm"],
+    }
+
+
+def test_live_preview_fps_memory_and_agreement(live_browser, live_video, models_dir):
+    """Issue 17: live segmentation of the fake camera's dermoscopy video at >= 10 fps at the
+    model's input size, no memory growth over LIVE_FRAMES frames, the live mask equal to the
+    Python runtime's on the same frame, a framing cue, and capture still works after it."""
+    import base64
+
+    from mininet_lite.runtime import TFLiteSegmenter
+    from mininet_lite.tiling import resize_uint8
+
+    report = scenario(live_browser, "live")
+    seg = TFLiteSegmenter(models_dir / f"{INT8}.tflite", threads=1)
+    th, tw = seg.policy.size
+    figures = {}
+    for name in ("threads", "single"):
+        v = report[name]
+        assert v["cameraState"] == "camera", v.get("text")
+        assert v["final"]["error"] is None, v["final"]["error"]
+        assert v["final"]["crossOriginIsolated"] is True  # serve_web's COOP/COEP headers
+        assert v["modelInfo"]["size"] == [th, tw]
+        figures[name] = f = live_figures(v)
+        assert f["frames_measured"] >= LIVE_FRAMES
+        # Frames are dropped, never queued: what was offered is either processed or dropped
+        # (at most the one in flight is neither).
+        s = v["final"]["stats"]
+        assert s["offered"] - s["processed"] - s["dropped"] in (0, 1), s
+        assert f["heap_bytes_start"] and f["heap_bytes_end"], "performance.memory not available"
+        assert v["heapStart"]["gc"] and v["heapEnd"]["gc"], "no gc() (--js-flags=--expose-gc)"
+        assert f["heap_growth_bytes"] < MAX_HEAP_GROWTH, f
+        # The runtime's WebAssembly memory only grows; a leaked tensor per frame would show.
+        assert f["wasm_bytes_end"] == f["wasm_bytes_start"], f
+
+        # The frame the page processed is the video (not Chromium's test pattern) ...
+        snap = v["snapshot"]["last"]
+        frame = np.asarray(Image.open(v["snapshot"]["framePath"]).convert("RGB"))
+        assert frame.shape[:2] == (LIVE_SIZE[1], LIVE_SIZE[0])
+        diffs = np.abs(live_video["frames"].astype(np.int16) - frame.astype(np.int16)).mean(
+            axis=(1, 2, 3)
+        )
+        assert diffs.min() < 8, f"live frame is not from the video (closest {diffs.min():.1f})"
+        # ... its model input is the still path's (Pillow-exact bilinear to the card's size) ...
+        page_input = np.frombuffer(base64.b64decode(snap["input"]), np.uint8).reshape(th, tw, 3)
+        assert np.array_equal(page_input, resize_uint8(frame, th, tw))
+        # ... and the live mask is the Python runtime's on that input.
+        page_mask = np.frombuffer(base64.b64decode(snap["mask"]), np.uint8).reshape(th, tw)
+        ref = seg.forward(page_input[None])[0, ..., 0] >= np.float32(seg.threshold)
+        value = agreement(page_mask.astype(bool), ref)
+        record_agreement(f"int8_live_{name}", value, size=[th, tw])
+        assert value >= MIN_AGREEMENT
+        # Every frame of the video shows a lesion: the cue says found, and it is the
+        # reference's reading of the page's mask.
+        cue = snap["cue"]
+        assert cue["found"] is True, cue
+        assert v["snapshot"]["cueText"] == cue["message"]
+        ref_cue = ref_framing(page_mask.astype(bool), v["snapshot"]["framingLimits"])
+        # (the steadiness needs the frame before, which the snapshot does not keep)
+        assert_framing(cue, ref_cue | {"stability": cue["stability"], "cue": cue["cue"]})
+        if cue["cue"] not in ("ready", "hold-steady"):
+            assert cue["cue"] == ref_cue["cue"]
+        # Capture after live: the normal still path on the full-resolution frame.
+        assert v["captureState"] == "done"
+        assert v["captureResult"]["source"] == "camera"
+        assert v["captureResult"]["analysed_image"]["width"] == LIVE_SIZE[0]
+        assert v["afterCapture"] == {
+            "liveRunning": False,
+            "overlayHidden": True,
+            "videoHidden": True,
+        }
+        assert v["log"]["pageErrors"] == []
+    print(f"live preview ({live_browser['seconds']:.0f} s): {json.dumps(figures, indent=1)}")
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / "live_figures.json").write_text(json.dumps(figures, indent=2))
+    assert figures["threads"]["threads"] > 1, "the cross-origin isolated page runs one thread"
+    assert figures["single"]["threads"] == 1
+    assert figures["threads"]["fps"] >= MIN_LIVE_FPS, figures

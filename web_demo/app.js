@@ -1,7 +1,12 @@
 // Mini-Net browser demo: UI, LiteRT.js inference, overlay, measurements, downloads.
 // The model contract (resizing, dequantisation, threshold, measurements) is in mininet_core.js.
 
-import { loadLiteRt, loadAndCompile, Tensor } from './node_modules/@litertjs/core/dist/index.js';
+import {
+  getGlobalLiteRt,
+  loadLiteRt,
+  loadAndCompile,
+  Tensor,
+} from './node_modules/@litertjs/core/dist/index.js';
 import * as core from './mininet_core.js';
 
 const WASM_DIR = './node_modules/@litertjs/core/wasm/';
@@ -16,6 +21,10 @@ const RESEARCH_NOTICE = 'Research use only. Not a medical device and not a diagn
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
 const modelUrl = params.get('model') || DEFAULT_MODEL;
+/** `?threads=0` forces the single-threaded runtime (to measure what threads gain). */
+const allowThreads = params.get('threads') !== '0';
+/** `?live=0`: the camera starts without the live preview (it can be ticked on). */
+const liveByDefault = params.get('live') !== '0';
 
 class UserError extends Error {}
 
@@ -101,11 +110,7 @@ function checkCard(card, url) {
 async function loadModel(url) {
   setState('loading');
   status('Loading the LiteRT.js runtime…');
-  try {
-    await loadLiteRt(WASM_DIR);
-  } catch (err) {
-    throw new UserError(`Could not start the LiteRT.js runtime (WebAssembly): ${describe(err)}`);
-  }
+  const threads = await startRuntime();
   status(`Loading model ${url}…`);
   const cardUrl = url.replace(/\.tflite$/i, '') + '.json';
   // Both downloads in parallel; a missing model is reported before a missing card.
@@ -170,7 +175,10 @@ async function loadModel(url) {
     sha256,
     size: [th, tw],
     outputDtype,
-    runtime: 'LiteRT.js @litertjs/core 2.5.3, wasm (XNNPACK CPU)',
+    threads,
+    runtime:
+      'LiteRT.js @litertjs/core 2.5.3, wasm (XNNPACK CPU, ' +
+      (threads > 1 ? `multi-threaded, ${threads} threads)` : 'single-threaded)'),
   };
   const mode = card.mode || (outputDtype === 'uint8' ? 'int8' : 'float');
   $('model-info').textContent =
@@ -180,6 +188,48 @@ async function loadModel(url) {
       ? `, trained on ${card.training_data.dataset}`
       : '');
   return state.model;
+}
+
+/**
+ * Loads the WebAssembly runtime; returns the number of threads it runs a model with. The
+ * multi-threaded build needs SharedArrayBuffer, which browsers only give a cross-origin
+ * isolated page (serve_web sends COOP/COEP); elsewhere, or with `?threads=0`, or if the
+ * threaded build fails to start, the single-threaded build is used.
+ */
+async function startRuntime() {
+  if (allowThreads && globalThis.crossOriginIsolated === true) {
+    try {
+      await loadLiteRt(WASM_DIR, { threads: true });
+      return runtimeThreadCount();
+    } catch (err) {
+      console.warn(`LiteRT.js threads unavailable, using one thread: ${describe(err)}`);
+    }
+  }
+  try {
+    await loadLiteRt(WASM_DIR);
+  } catch (err) {
+    throw new UserError(`Could not start the LiteRT.js runtime (WebAssembly): ${describe(err)}`);
+  }
+  return 1;
+}
+
+/** The runtime's default CPU thread count (what `loadAndCompile` uses), 1 if unknown. */
+function runtimeThreadCount() {
+  try {
+    const n = getGlobalLiteRt().liteRtWasm.getThreadCount();
+    return Number.isInteger(n) && n > 0 ? n : 1;
+  } catch {
+    return navigator.hardwareConcurrency || 1;
+  }
+}
+
+/** Bytes of the runtime's WebAssembly memory (grows when tensors leak; for the tests). */
+function wasmMemoryBytes() {
+  try {
+    return getGlobalLiteRt().liteRtWasm.HEAPU8.buffer.byteLength;
+  } catch {
+    return null;
+  }
 }
 
 /** Model input (th*tw*3 uint8) to foreground probability (th*tw float32). */
@@ -365,22 +415,28 @@ async function startCamera() {
   const video = $('camera-video');
   video.srcObject = stream;
   video.hidden = false;
+  $('camera-box').hidden = false;
   await video.play();
   $('camera-capture').hidden = false;
   $('camera-stop').hidden = false;
   $('camera-start').hidden = true;
+  $('live-label').hidden = false;
   setState('camera');
   status('Camera on: frame the lesion and press Capture.');
+  if ($('live-toggle').checked) startLive();
 }
 
-function stopCamera() {
+async function stopCamera() {
+  await stopLive();
   if (stream) for (const track of stream.getTracks()) track.stop();
   stream = null;
   const video = $('camera-video');
   video.srcObject = null;
   video.hidden = true;
+  $('camera-box').hidden = true;
   $('camera-capture').hidden = true;
   $('camera-stop').hidden = true;
+  $('live-label').hidden = true;
   $('camera-start').hidden = false;
 }
 
@@ -388,13 +444,208 @@ async function capture() {
   const video = $('camera-video');
   try {
     if (!video.videoWidth) throw new UserError('The camera has not delivered a frame yet.');
+    // The still is the camera's full-resolution frame, processed by the normal still path;
+    // the live loop is stopped first so that the two never share the model at once.
+    await stopLive();
     const pixels = pixelsOf(video, video.videoWidth, video.videoHeight);
     const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '');
-    stopCamera();
+    await stopCamera();
     await processPixels(pixels, `camera-${stamp}.png`, 'camera');
   } catch (err) {
     failInput(err);
   }
+}
+
+// === Live preview (issue 17) ===
+//
+// Video frames are segmented continuously at the model's input size while the user frames the
+// lesion. A frame that arrives while the previous one is still in inference is dropped (and
+// counted), never queued (core.FrameGate). The mask is drawn at model size on a canvas that
+// the stylesheet stretches over the video; the framing cue is computed from the same mask.
+
+const live = {
+  running: false,
+  generation: 0, // bumped by startLive: callbacks of an earlier run end themselves
+  callback: null, // {kind, id} of the pending frame callback, to cancel it on stop
+  gate: null,
+  inFlight: null, // promise of the frame being processed
+  grab: null, // {canvas, ctx}: reused canvas the video frame is read from
+  overlay: null, // ImageData at model size, reused
+  previousMask: null,
+  lastCue: null,
+  last: null, // the last processed frame, for the tests: {rgba, width, height, input, mask, cue}
+  error: null,
+  memory: [], // {processed, usedJSHeapSize, wasmBytes} samples
+  inferenceMsSum: 0, // model run time of the processed frames (the rest of the latency is
+  // reading the frame, resizing, the cue and drawing)
+};
+
+async function startLive() {
+  const video = $('camera-video');
+  if (live.running || !stream || !state.model) return;
+  live.running = true;
+  live.generation += 1;
+  const generation = live.generation;
+  live.gate = null; // the statistics of this run start when its first frame can be taken
+  // A frame of an earlier run may still be in inference (unticked and ticked again): the model
+  // runs one frame at a time, so wait for it.
+  if (live.inFlight) await live.inFlight;
+  if (!live.running || generation !== live.generation) return;
+  live.gate = new core.FrameGate({ window: 30 });
+  live.previousMask = null;
+  live.lastCue = null;
+  live.last = null;
+  live.error = null;
+  live.memory = [];
+  live.inferenceMsSum = 0;
+  const [th, tw] = state.model.size;
+  const canvas = $('live-overlay');
+  canvas.width = tw;
+  canvas.height = th;
+  live.overlay = new ImageData(tw, th);
+  canvas.hidden = false;
+  $('live-cue').hidden = false;
+  $('live-stats').hidden = false;
+  $('live-stats').textContent = 'Live preview: starting…';
+  nextFrame(video, generation);
+}
+
+/**
+ * Calls `onLiveFrame` once per new video frame (requestVideoFrameCallback) or display frame.
+ * `generation` ties the chain of callbacks to one run of the live preview, so that unticking
+ * and ticking it again quickly never leaves two chains offering the same frames.
+ */
+function nextFrame(video, generation) {
+  if (!live.running || generation !== live.generation) return;
+  if (video.requestVideoFrameCallback) {
+    const id = video.requestVideoFrameCallback((now, meta) =>
+      onLiveFrame(video, generation, meta.presentedFrames),
+    );
+    live.callback = { kind: 'video', id };
+  } else {
+    const id = requestAnimationFrame(() => onLiveFrame(video, generation, null));
+    live.callback = { kind: 'animation', id };
+  }
+}
+
+function onLiveFrame(video, generation, presented) {
+  if (!live.running || generation !== live.generation) return;
+  nextFrame(video, generation); // keep receiving frames; the gate decides about this one
+  const gate = live.gate;
+  if (!video.videoWidth || !gate.offer(performance.now(), presented ?? null)) return;
+  const pending = processLiveFrame(video, gate, generation)
+    .catch((err) => {
+      gate.abort();
+      live.error = describe(err);
+      console.error(err);
+      stopLive();
+      showError(`Live preview stopped: ${live.error}`);
+    })
+    .finally(() => {
+      if (live.inFlight === pending) live.inFlight = null;
+    });
+  live.inFlight = pending;
+}
+
+async function processLiveFrame(video, gate, generation) {
+  const width = video.videoWidth;
+  const height = video.videoHeight;
+  if (!live.grab || live.grab.canvas.width !== width || live.grab.canvas.height !== height) {
+    const canvas = new OffscreenCanvas(width, height);
+    const ctx = canvas.getContext('2d', { willReadFrequently: true, colorSpace: 'srgb' });
+    ctx.imageSmoothingEnabled = false;
+    live.grab = { canvas, ctx };
+  }
+  // Same pixels as a capture (pixelsOf): the frame drawn unscaled, RGBA from getImageData.
+  live.grab.ctx.drawImage(video, 0, 0);
+  const rgba = live.grab.ctx.getImageData(0, 0, width, height, { colorSpace: 'srgb' }).data;
+  const { card, size } = state.model;
+  const input = core.modelInputOf(rgba, width, height, 4, card.input_policy, MAX_SIDE);
+  const t0 = performance.now();
+  const prob = await forward(input);
+  const inferenceMs = performance.now() - t0;
+  // Stopped (capture, unticked) while in inference: draw nothing. The frame belongs to `gate`,
+  // not to a gate of a later run.
+  if (!live.running || generation !== live.generation) {
+    gate.abort();
+    return;
+  }
+  const [th, tw] = size;
+  const mask = core.thresholdMask(prob, state.threshold);
+  const cue = core.framingCue(mask, tw, th, { previous: live.previousMask });
+  live.previousMask = mask;
+  drawLiveOverlay(mask, tw, th);
+  const latency = gate.done(performance.now());
+  live.inferenceMsSum += inferenceMs;
+  live.last = { rgba, width, height, input, mask, cue, inferenceMs, latency };
+  showLive(cue);
+  const n = gate.processed;
+  if (n === 1 || n % 50 === 0) {
+    live.memory.push({
+      processed: n,
+      usedJSHeapSize: performance.memory ? performance.memory.usedJSHeapSize : null,
+      wasmBytes: wasmMemoryBytes(),
+    });
+  }
+}
+
+function drawLiveOverlay(mask, w, h) {
+  const d = live.overlay.data;
+  const alpha = Math.round(parseFloat($('opacity').value) * 255);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      const i = y * w + x;
+      const o = i * 4;
+      if (!mask[i]) {
+        d[o + 3] = 0;
+        continue;
+      }
+      const edge =
+        x === 0 || y === 0 || x === w - 1 || y === h - 1 ||
+        !mask[i - 1] || !mask[i + 1] || !mask[i - w] || !mask[i + w];
+      if (edge) {
+        d[o] = 255; d[o + 1] = 230; d[o + 2] = 0; d[o + 3] = 255;
+      } else {
+        d[o] = 0; d[o + 1] = 200; d[o + 2] = 255; d[o + 3] = alpha;
+      }
+    }
+  }
+  $('live-overlay').getContext('2d').putImageData(live.overlay, 0, 0);
+}
+
+function showLive(cue) {
+  const el = $('live-cue');
+  // Text changes only when the advice does: the element is announced by screen readers.
+  if (cue.cue !== live.lastCue) {
+    el.textContent = cue.message;
+    el.dataset.cue = cue.cue;
+    live.lastCue = cue.cue;
+  }
+  const s = live.gate.stats();
+  const share = cue.found ? `lesion ${round(cue.share * 100, 1)} % of the frame` : 'no lesion';
+  $('live-stats').textContent =
+    `Live: ${s.fps === null ? '…' : round(s.fps, 1)} fps, ${round(s.latencyMs.median, 0)} ms per ` +
+    `frame (inference ${round(live.last.inferenceMs, 0)} ms), ${s.dropped} frames skipped; ` +
+    `${share}${cue.touchesBorder ? ', touches the edge' : ''}. ${state.model.size[1]}×` +
+    `${state.model.size[0]} model input, ${state.model.threads > 1 ? `${state.model.threads} threads` : '1 thread'}.`;
+}
+
+async function stopLive() {
+  if (!live.running && !live.inFlight) return;
+  live.running = false;
+  if (live.callback) {
+    const video = $('camera-video');
+    if (live.callback.kind === 'video' && video.cancelVideoFrameCallback) {
+      video.cancelVideoFrameCallback(live.callback.id);
+    } else if (live.callback.kind === 'animation') {
+      cancelAnimationFrame(live.callback.id);
+    }
+    live.callback = null;
+  }
+  if (live.inFlight) await live.inFlight;
+  $('live-overlay').hidden = true;
+  $('live-cue').hidden = true;
+  $('live-stats').hidden = true;
 }
 
 // === Rendering, measurements ===
@@ -617,10 +868,15 @@ function wire() {
     e.target.value = '';
   });
   $('camera-start').addEventListener('click', startCamera);
-  $('camera-stop').addEventListener('click', () => {
-    stopCamera();
+  $('camera-stop').addEventListener('click', async () => {
+    await stopCamera();
     setState(state.image ? 'done' : 'ready');
     status('Camera off.');
+  });
+  $('live-toggle').checked = liveByDefault;
+  $('live-toggle').addEventListener('change', () => {
+    if ($('live-toggle').checked) startLive();
+    else stopLive();
   });
   $('camera-capture').addEventListener('click', capture);
   for (const id of ['opacity', 'threshold', 'largest-only', 'fill-holes', 'scale-kind', 'scale-value']) {
@@ -672,12 +928,44 @@ window.mininetDemo = {
       input: btoa(bytesToBinary(state.modelInput)),
       probSmall: Array.from(state.probSmall),
     },
+  // Live preview statistics and the last processed frame (its pixels only when asked).
+  live: (withFrame = false) => {
+    const last = live.last;
+    return {
+      running: live.running,
+      inFlight: live.inFlight !== null,
+      error: live.error,
+      crossOriginIsolated: globalThis.crossOriginIsolated === true,
+      threads: state.model ? state.model.threads : null,
+      stats: live.gate ? live.gate.stats() : null,
+      inferenceMsMean:
+        live.gate && live.gate.processed ? live.inferenceMsSum / live.gate.processed : null,
+      memory: live.memory,
+      usedJSHeapSize: performance.memory ? performance.memory.usedJSHeapSize : null,
+      wasmBytes: wasmMemoryBytes(),
+      cueText: $('live-cue').textContent,
+      framingLimits: core.FRAMING,
+      statsText: $('live-stats').textContent,
+      last: last && {
+        width: last.width,
+        height: last.height,
+        cue: last.cue,
+        inferenceMs: last.inferenceMs,
+        latency: last.latency,
+        input: btoa(bytesToBinary(last.input)),
+        mask: btoa(bytesToBinary(last.mask)),
+        frame: withFrame ? canvasDataURL(core.toRGB(last.rgba, last.width, last.height, 4), last.width, last.height) : null,
+      },
+    };
+  },
   modelInfo: () =>
     state.model && {
       url: state.model.url,
       sha256: state.model.sha256,
       outputDtype: state.model.outputDtype,
       size: state.model.size,
+      threads: state.model.threads,
+      runtime: state.model.runtime,
       inputs: state.model.compiled.getInputDetails().map((d) => ({ dtype: d.dtype, shape: Array.from(d.shape) })),
       outputs: state.model.compiled.getOutputDetails().map((d) => ({ dtype: d.dtype, shape: Array.from(d.shape) })),
     },

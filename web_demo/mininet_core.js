@@ -449,3 +449,215 @@ export function workingSize(width, height, maxSide) {
     downscaled: true,
   };
 }
+
+// === Live preview (issue 17): model input of a video frame, framing cue, frame gate ===
+
+/**
+ * The model input (th * tw * 3 uint8) of one frame, exactly as the still path builds it: the
+ * frame is first brought to the working size (longest side `maxSide`, Pillow-exact bilinear)
+ * when it is larger, then resized to the card's `input_policy.size` with the same filter.
+ * Taking RGBA canvas data directly (`channels` = 4) skips the RGB copy; `resizeUint8` reads
+ * only the first three channels, so the result is the same bytes.
+ */
+export function modelInputOf(pixels, width, height, channels, policy, maxSide) {
+  const [th, tw] = policy.size;
+  const work = workingSize(width, height, maxSide);
+  if (!work.downscaled) return resizeUint8(pixels, width, height, channels, tw, th);
+  const rgb = resizeUint8(pixels, width, height, channels, work.width, work.height);
+  return resizeUint8(rgb, work.width, work.height, 3, tw, th);
+}
+
+/**
+ * Limits of the framing cue, as fractions of the frame at model size. A lesion is "found" when
+ * its largest 8-connected region covers at least `minShare` of the frame (smaller specks are
+ * noise at this size); "move closer" below `closeShare`; "move back" when it touches the edge
+ * and covers more than `farShare`; "centred" when the region's centroid is within
+ * `centreTolerance` of the frame centre on both axes (as a fraction of the side); the edge is
+ * the outer `borderPx` pixels; "steady" when the mask overlaps the previous frame's with an
+ * IoU of at least `steadyIoU`.
+ */
+export const FRAMING = {
+  minShare: 0.005,
+  closeShare: 0.08,
+  farShare: 0.6,
+  centreTolerance: 0.15,
+  borderPx: 2,
+  steadyIoU: 0.85,
+};
+
+export const CUE_MESSAGES = {
+  'no-lesion': 'No lesion found: point the camera at the lesion.',
+  'move-back': 'The lesion fills the frame: move back a little.',
+  'touches-edge': 'The lesion touches the edge: re-centre it.',
+  'move-closer': 'The lesion is small: move closer.',
+  're-centre': 'Re-centre the lesion.',
+  'hold-steady': 'Good framing: hold steady.',
+  ready: 'Good framing and steady: capture now.',
+};
+
+/** Intersection over union of two binary masks of the same size (1 when both are empty). */
+export function maskIoU(a, b) {
+  let inter = 0;
+  let union = 0;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] ? 1 : 0;
+    const y = b[i] ? 1 : 0;
+    inter += x & y;
+    union += x | y;
+  }
+  return union === 0 ? 1 : inter / union;
+}
+
+/**
+ * The framing cue of a binary mask at model size (w * h, 1 = lesion). The lesion is the largest
+ * 8-connected region (the first in raster order among equals, as `largestComponent`).
+ *
+ * @param {{previous?: Uint8Array, limits?: object}} options `previous`: the last frame's mask,
+ *     for the steadiness check (null/absent: not known yet, so not "ready").
+ * @returns {{found, share, foreground, touchesBorder, centred, offset, stability, cue, message}}
+ *     share: lesion pixels / frame; foreground: all foreground pixels / frame; offset: lesion
+ *     centroid minus frame centre, as a fraction of width/height (null without a lesion);
+ *     stability: IoU with `previous` (null without one); cue: a key of CUE_MESSAGES.
+ */
+export function framingCue(mask, w, h, { previous = null, limits = FRAMING } = {}) {
+  const { labels, sizes } = labelComponents(mask, w, h);
+  let best = 0;
+  let foregroundPx = 0;
+  for (let l = 1; l < sizes.length; l++) {
+    foregroundPx += sizes[l];
+    if (sizes[l] > sizes[best]) best = l;
+  }
+  const n = w * h;
+  const share = best ? sizes[best] / n : 0;
+  const found = best > 0 && share >= limits.minShare;
+  let touchesBorder = false;
+  let offset = null;
+  let centred = false;
+  if (found) {
+    let sumX = 0;
+    let sumY = 0;
+    const b = limits.borderPx;
+    for (let y = 0; y < h; y++) {
+      for (let x = 0; x < w; x++) {
+        if (labels[y * w + x] !== best) continue;
+        sumX += x;
+        sumY += y;
+        if (x < b || y < b || x >= w - b || y >= h - b) touchesBorder = true;
+      }
+    }
+    const area = sizes[best];
+    // Centroid in pixel-centre coordinates, relative to the frame centre, per side length.
+    offset = { x: (sumX / area + 0.5) / w - 0.5, y: (sumY / area + 0.5) / h - 0.5 };
+    centred =
+      Math.abs(offset.x) <= limits.centreTolerance && Math.abs(offset.y) <= limits.centreTolerance;
+  }
+  const stability = previous && previous.length === mask.length ? maskIoU(mask, previous) : null;
+  let cue;
+  if (!found) cue = 'no-lesion';
+  else if (touchesBorder) cue = share > limits.farShare ? 'move-back' : 'touches-edge';
+  else if (share < limits.closeShare) cue = 'move-closer';
+  else if (!centred) cue = 're-centre';
+  else if (stability !== null && stability >= limits.steadyIoU) cue = 'ready';
+  else cue = 'hold-steady';
+  return {
+    found,
+    share,
+    foreground: foregroundPx / n,
+    touchesBorder,
+    centred,
+    offset,
+    stability,
+    cue,
+    message: CUE_MESSAGES[cue],
+  };
+}
+
+/**
+ * Decides which video frames are processed and keeps the live statistics; time is passed in
+ * (ms, e.g. `performance.now()`), so it runs without a camera or a clock.
+ *
+ * A frame offered while the previous one is still being processed is dropped and counted,
+ * never queued: a queue would only grow when inference is slower than the camera, and the
+ * overlay would lag further and further behind the picture.
+ */
+export class FrameGate {
+  /** @param {{window?: number}} options number of recent frames the fps and latency cover. */
+  constructor({ window = 30 } = {}) {
+    this.window = window;
+    this.busy = false;
+    this.offered = 0;
+    this.processed = 0;
+    this.dropped = 0;
+    this.latencySum = 0;
+    this.lastPresented = null;
+    this.ends = []; // completion times of the last `window` frames
+    this.latencies = []; // latencies of the last `window` frames
+  }
+
+  /**
+   * A new frame at `now`: true when it should be processed (the gate is then busy).
+   * `presented`: the video's running count of presented frames
+   * (requestVideoFrameCallback's `presentedFrames`), when known; frames that went by without
+   * being offered (the page was busy in inference and could not even look at them) are
+   * counted as dropped too.
+   */
+  offer(now, presented = null) {
+    if (presented !== null && this.lastPresented !== null && presented > this.lastPresented + 1) {
+      const missed = presented - this.lastPresented - 1;
+      this.offered += missed;
+      this.dropped += missed;
+    }
+    if (presented !== null) this.lastPresented = presented;
+    this.offered += 1;
+    if (this.busy) {
+      this.dropped += 1;
+      return false;
+    }
+    this.busy = true;
+    this.startedAt = now;
+    return true;
+  }
+
+  /** The frame accepted last is finished (drawn) at `now`; returns its latency in ms. */
+  done(now) {
+    if (!this.busy) throw new Error('FrameGate.done() without an accepted frame');
+    this.busy = false;
+    const latency = now - this.startedAt;
+    this.processed += 1;
+    this.latencySum += latency;
+    this.ends.push(now);
+    this.latencies.push(latency);
+    if (this.ends.length > this.window) this.ends.shift();
+    if (this.latencies.length > this.window) this.latencies.shift();
+    return latency;
+  }
+
+  /** The accepted frame failed: the gate opens again, nothing is counted as processed. */
+  abort() {
+    this.busy = false;
+  }
+
+  /**
+   * fps: processed frames per second over the recent window (null until two frames are done);
+   * latency: last, mean and median of the recent window, and the mean since the start (ms).
+   */
+  stats() {
+    const n = this.ends.length;
+    const fps = n >= 2 ? ((n - 1) * 1000) / (this.ends[n - 1] - this.ends[0]) : null;
+    const sorted = [...this.latencies].sort((a, b) => a - b);
+    const m = sorted.length;
+    const median = m ? (m % 2 ? sorted[(m - 1) / 2] : (sorted[m / 2 - 1] + sorted[m / 2]) / 2) : null;
+    return {
+      offered: this.offered,
+      processed: this.processed,
+      dropped: this.dropped,
+      fps,
+      latencyMs: {
+        last: m ? this.latencies[m - 1] : null,
+        mean: m ? this.latencies.reduce((s, v) => s + v, 0) / m : null,
+        median,
+        meanAll: this.processed ? this.latencySum / this.processed : null,
+      },
+    };
+  }
+}

@@ -3,7 +3,8 @@
 //   node web_demo/tests/browser_check.mjs CONFIG.json
 //
 // CONFIG: {baseUrl, outDir, chromium, sample, huge, nonImage, y4m, float16Model, corruptModel,
-//          scenarios?: [names]}
+//          scenarios?: [names], extraArgs?: [chromium flags],
+//          live?: {frames, warmup, variants: [{name, query}]}}
 // One browser process (launched with Chromium's fake camera) runs every scenario in a fresh
 // context; each scenario's result (or its error) goes into the printed JSON object. Files
 // (downloads, screenshots, captured camera frame) are written to outDir. The assertions are in
@@ -32,6 +33,7 @@ const browser = await chromium.launch({
     '--use-fake-device-for-media-stream',
     '--use-fake-ui-for-media-stream',
     ...(config.y4m ? [`--use-file-for-fake-video-capture=${config.y4m}`] : []),
+    ...(config.extraArgs || []),
   ],
 });
 
@@ -214,6 +216,102 @@ const scenarios = {
     await context.close();
     return r;
   },
+};
+
+/** Waits until the live preview has processed `n` frames (or stopped with an error). */
+async function waitLiveFrames(page, n, timeout) {
+  await page.waitForFunction(
+    (k) => {
+      const l = window.mininetDemo.live();
+      return l.error || !l.running || (l.stats && l.stats.processed >= k);
+    },
+    n,
+    { timeout, polling: 100 },
+  );
+}
+
+/**
+ * The JS heap retained by the page with the live loop paused (unticked, no frame in flight):
+ * full garbage collections (Chromium launched with --js-flags=--expose-gc), the smallest of
+ * three readings 200 ms apart, so that per-frame garbage still being swept does not count.
+ */
+async function pausedHeap(page) {
+  await page.uncheck('#live-toggle');
+  await page.waitForFunction(() => {
+    const l = window.mininetDemo.live();
+    return !l.running && !l.inFlight;
+  });
+  const readings = [];
+  for (let i = 0; i < 3; i++) {
+    await page.waitForTimeout(200);
+    readings.push(
+      await page.evaluate(() => {
+        const gc = typeof window.gc === 'function';
+        if (gc) window.gc();
+        const l = window.mininetDemo.live();
+        return { gc, heap: l.usedJSHeapSize, wasm: l.wasmBytes };
+      }),
+    );
+  }
+  const heaps = readings.map((r) => r.heap);
+  return { gc: readings.every((r) => r.gc), heaps, heap: Math.min(...heaps), wasm: readings[2].wasm };
+}
+
+// The live preview on the fake camera, per variant (e.g. with and without threads): `warmup`
+// frames, the paused heap, `frames` more processed frames (fps, latency on the page's clock),
+// the paused heap again; then live on again and Capture.
+scenarios.live = async function live() {
+  if (!config.live) return { skipped: 'no live config' };
+  const { frames, warmup, variants } = config.live;
+  const liveTimeout = config.live.timeoutMs || 300000;
+  const r = {};
+  for (const variant of variants) {
+    const { context, page, log } = await openPage(variant.query, { permissions: ['camera'] });
+    const v = { modelLoadMs: log.modelLoadMs, modelInfo: await page.evaluate(() => window.mininetDemo.modelInfo()) };
+    await page.click('#camera-start');
+    v.cameraState = await waitState(page, ['camera', 'input-error']);
+    if (v.cameraState !== 'camera') {
+      v.text = await pageText(page);
+      r[variant.name] = v;
+      await context.close();
+      continue;
+    }
+    await waitLiveFrames(page, warmup, liveTimeout);
+    v.warmup = await page.evaluate(() => window.mininetDemo.live());
+    v.heapStart = await pausedHeap(page);
+    // Ticking live on again starts a new count: the measured run is `frames` frames from here.
+    v.t0 = await page.evaluate(() => {
+      document.getElementById('live-toggle').click();
+      return performance.now();
+    });
+    await waitLiveFrames(page, Math.round(frames / 2), liveTimeout);
+    // One processed frame with its pixels, model input and mask, for the Python comparison.
+    v.snapshot = await page.evaluate(() => window.mininetDemo.live(true));
+    if (v.snapshot.last && v.snapshot.last.frame) {
+      v.snapshot.framePath = path.join(out, `live_${variant.name}_frame.png`);
+      fs.writeFileSync(v.snapshot.framePath, Buffer.from(v.snapshot.last.frame.split(',')[1], 'base64'));
+      delete v.snapshot.last.frame;
+    }
+    if (variant.screenshot) await page.screenshot({ path: path.join(out, variant.screenshot) });
+    await waitLiveFrames(page, frames, liveTimeout);
+    v.final = await page.evaluate(() => ({ ...window.mininetDemo.live(), t: performance.now() }));
+    v.heapEnd = await pausedHeap(page);
+    // Live on again, then Capture: the full-resolution still through the normal still path.
+    await page.check('#live-toggle');
+    await waitLiveFrames(page, 5, liveTimeout);
+    await page.click('#camera-capture');
+    v.captureState = await waitState(page, ['done', 'input-error']);
+    v.captureResult = await page.evaluate(() => window.mininetDemo.result());
+    v.afterCapture = await page.evaluate(() => ({
+      liveRunning: window.mininetDemo.live().running,
+      overlayHidden: document.getElementById('live-overlay').hidden,
+      videoHidden: document.getElementById('camera-video').hidden,
+    }));
+    v.log = log;
+    r[variant.name] = v;
+    await context.close();
+  }
+  return r;
 };
 
 const report = { chromiumVersion: browser.version() };

@@ -6,7 +6,12 @@
 //   {name, op: "resize_u8", sw, sh, dw, dh}        RGB uint8 in, RGB uint8 out
 //   {name, op: "resize_f32", sw, sh, dw, dh}       float32 (little-endian) in and out
 //   {name, op: "post", w, h, largestOnly, fill, scale}  uint8 0/1 mask in and out
-// and prints a JSON object {name: extra} (measurements for "post").
+//   {name, op: "model_input", w, h, channels, size, maxSide}  frame in, model input out
+//   {name, op: "cue", w, h, previous}  uint8 0/1 mask in (DIR/<previous>.in: last frame's)
+//   {name, op: "gate", window, events: [["offer", t, presented?] | ["done", t] | ["abort"]]}
+//        (no files: the offers' answers and the final stats go to the report)
+// and prints a JSON object {name: extra} (measurements for "post", the cue for "cue"), plus
+// `FRAMING`: the cue's limits.
 import fs from 'node:fs';
 import path from 'node:path';
 import * as core from '../mininet_core.js';
@@ -14,7 +19,21 @@ import * as core from '../mininet_core.js';
 const dir = process.argv[2];
 const cases = JSON.parse(fs.readFileSync(path.join(dir, 'cases.json'), 'utf8'));
 const report = {};
+const read = (name) => new Uint8Array(fs.readFileSync(path.join(dir, `${name}.in`)));
 for (const c of cases) {
+  if (c.op === 'gate') {
+    const gate = new core.FrameGate({ window: c.window });
+    const answers = c.events.map(([kind, t, presented]) =>
+      kind === 'offer' ? gate.offer(t, presented ?? null) : kind === 'done' ? gate.done(t) : gate.abort(),
+    );
+    report[c.name] = { answers, stats: gate.stats() };
+    continue;
+  }
+  if (c.op === 'cue') {
+    const previous = c.previous ? read(c.previous) : null;
+    report[c.name] = core.framingCue(read(c.name), c.w, c.h, { previous });
+    continue;
+  }
   const buf = fs.readFileSync(path.join(dir, `${c.name}.in`));
   let out;
   if (c.op === 'resize_u8') {
@@ -25,9 +44,12 @@ for (const c of cases) {
   } else if (c.op === 'post') {
     out = core.postprocess(new Uint8Array(buf), c.w, c.h, c);
     report[c.name] = core.measure(out, c.w, c.h, core.mmPerPixel(c.scale ?? null, c.w, c.h));
+  } else if (c.op === 'model_input') {
+    out = core.modelInputOf(new Uint8Array(buf), c.w, c.h, c.channels, { size: c.size }, c.maxSide);
   } else {
     throw new Error(`unknown op ${c.op}`);
   }
   fs.writeFileSync(path.join(dir, `${c.name}.out`), out);
 }
+report.FRAMING = core.FRAMING;
 console.log(JSON.stringify(report));
