@@ -280,9 +280,25 @@ def add_metadata(
         model.buffers.append(buffer)
         entry.buffer = len(model.buffers) - 1
         model.metadata = [*(model.metadata or []), entry]
-    builder = _SharingBuilder(len(tflite_bytes) + len(metadata) + 1024)
+    return _append_labels(_pack(model, len(tflite_bytes) + len(metadata)), label)
+
+
+def _pack(model, size_hint: int) -> bytes:
+    builder = _SharingBuilder(size_hint + 1024)
     builder.Finish(model.Pack(builder), file_identifier=MODEL_IDENTIFIER)
-    return _append_labels(bytes(builder.Output()), label)
+    return bytes(builder.Output())
+
+
+def strip_metadata(tflite_bytes: bytes) -> bytes:
+    """``tflite_bytes`` without the metadata `add_metadata` adds (entry, buffer, label files)."""
+    schema = _schema()
+    model = schema.ModelT.InitFromPackedBuf(bytearray(tflite_bytes), 0)
+    entries = [m for m in (model.metadata or []) if m.name.decode() == METADATA_NAME]
+    if entries:
+        # Empty rather than removed: other entries and tensors keep their buffer indices.
+        model.buffers[entries[0].buffer] = schema.BufferT()
+        model.metadata = [m for m in model.metadata if m not in entries] or None
+    return _pack(model, len(tflite_bytes))
 
 
 # === Reading ===
