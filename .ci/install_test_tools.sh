@@ -10,6 +10,10 @@
 #                            android_demo/gradle/libs.versions.toml, in the user cache
 #   tests/test_lite_package.py : a venv without TensorFlow holding `pip install ./tflite`
 #                                (mininet-lite, deps pinned by requirements.txt), in the user cache
+#   tests/test_mediapipe.py: a Python venv with mediapipe==1.2.2 and its dependencies at the
+#                            exact versions of .ci/mediapipe_requirements.txt, in
+#                            ${MININET_MEDIAPIPE_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/mininet_mediapipe/venv}
+#                            (its own venv: mediapipe's opencv-contrib-python would replace ours)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -55,4 +59,16 @@ python -m venv --clear "$lite_venv" \
     && "$lite_venv/bin/python" -m pip install -q -c requirements.txt ./tflite \
     || note "could not install ./tflite into $lite_venv: tests/test_lite_package.py will skip"
 rm -rf tflite/build tflite/mininet_lite.egg-info  # setuptools' leftovers in the clone
+
+# --- MediaPipe (its own venv; pip's cache is reused) ---
+mp_venv="${MININET_MEDIAPIPE_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/mininet_mediapipe/venv}"
+mp_stamp="$mp_venv/.mininet_requirements"
+if ! cmp -s .ci/mediapipe_requirements.txt "$mp_stamp"; then
+    rm -rf "$mp_venv"
+    { python -m venv "$mp_venv" \
+        && "$mp_venv/bin/python" -m pip install -q -r .ci/mediapipe_requirements.txt \
+        && "$mp_venv/bin/python" -c "import mediapipe.tasks.python.vision" \
+        && cp .ci/mediapipe_requirements.txt "$mp_stamp"; } >/dev/null \
+        || { rm -rf "$mp_venv"; note "mediapipe venv not created: tests/test_mediapipe.py will skip"; }
+fi
 exit 0

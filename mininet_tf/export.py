@@ -15,11 +15,12 @@ resize images to that size. Modes:
   input (scale 1, zero point 0: raw pixels go in unchanged) and uint8 output whose scale and
   zero point are in the card. Quantisation-aware training is `mininet_tf.quantize`.
 
-The card (``X.json`` beside ``X.tflite``, `build_card`) is the contract the apps read: input and
-output tensors, input policy, decision threshold (also in the quantised output domain), training
-data, measured metrics of this very file, size, MACs and tool versions. docs/edge.md has the
-format and the design choices (nearest upsampling as RESIZE_NEAREST_NEIGHBOR, the pinned input
-range, why and how files are compacted).
+Every file carries TFLite metadata in MediaPipe's ImageSegmenter layout (output label, licence;
+`mininet_tf.metadata`). The card (``X.json`` beside ``X.tflite``, `build_card`) is the contract
+the apps read: input and output tensors, input policy, decision threshold (also in the quantised
+output domain), training data, measured metrics of this very file, size, MACs and tool versions.
+docs/edge.md has the format and the design choices (nearest upsampling as
+RESIZE_NEAREST_NEIGHBOR, the pinned input range, why and how files are compacted).
 """
 
 from __future__ import annotations
@@ -680,6 +681,7 @@ def export(
     Calibration data (int8) defaults to the Keras card's dataset and data_dir, training split.
     With ``eval_dataset`` the written file is evaluated and the metrics go into its card.
     """
+    from mininet_tf.metadata import stamp
     from mininet_tf.model import required_multiple
 
     if mode not in MODES:
@@ -725,6 +727,16 @@ def export(
         "dynamic": "dynamic range: int8 weights, float activations (post-training)",
         "int8": "full integer, post-training (calibrated on the training split)",
     }
+    # Before the card: its sha256 and size are those of the file with metadata.
+    data, extra["metadata"] = stamp(
+        data,
+        out.stem,
+        dataset=card.get("dataset"),
+        mode=mode,
+        quantization=descriptions[mode],
+        size=(h, w),
+        weights_sha256=sha256_file(source) if source.is_file() else None,
+    )
     new_card = build_card(
         out=out,
         data=data,

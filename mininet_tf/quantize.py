@@ -9,9 +9,10 @@ tensorflow-model-optimization (tfmot) 0.8 only works with tf_keras, which needs
 runs the QAT in a child process (`mininet_tf._qat_child`): it rebuilds the same graph in
 tf_keras, loads the Keras 3 weights, fine-tunes with the training loss and data pipeline
 (training split; the validation split picks the epoch), and converts to full int8 (uint8 raw
-pixels in, uint8 probability out). This process then compacts the file (`export.compact_tflite`),
-selects the decision threshold on the validation split with the file itself, and writes the
-model card (`export.build_card`), with test metrics of the file when ``--eval-*`` is given.
+pixels in, uint8 probability out). This process then compacts the file
+(`export.compact_tflite`), adds its TFLite metadata (`mininet_tf.metadata`), selects the
+decision threshold on the validation split with the file itself, and writes the model card
+(`export.build_card`), with test metrics of the file when ``--eval-*`` is given.
 
 Data defaults to the Keras card's dataset, data directory and split settings (the same
 train/val split the float model was trained and selected on).
@@ -162,6 +163,8 @@ def quantize(
         python, child_extra_env: interpreter and extra environment of the child (tests).
     """
     from mininet_tf import export as ex
+    from mininet_tf.data.records import sha256_file
+    from mininet_tf.metadata import stamp
     from mininet_tf.model import model_config, required_multiple
 
     out = Path(out)
@@ -243,6 +246,15 @@ def quantize(
         target = out if index == 0 else extra_outs[index - 1]
         data = ex.compact_tflite(raw)
         ex.check_compaction(raw, data)
+        data, metadata = stamp(
+            data,
+            target.stem,
+            dataset=dataset,
+            mode="int8",
+            quantization=description,
+            size=(sh, sw),
+            weights_sha256=sha256_file(source),
+        )
         target_policy = ex.export_policy(policy, (sh, sw))
         ex.write_model(target, data)
         threshold, val_score = select_threshold(
@@ -250,6 +262,7 @@ def quantize(
         )
         extra = {
             "converted_bytes": len(raw),
+            "metadata": metadata,
             "qat": qat_facts,
             "val_score": {job["metric"]: val_score, "threshold": threshold},
         }
