@@ -426,7 +426,7 @@ def run(args) -> dict:
             shutil.copyfile(src, target)
             shutil.copyfile(src.with_suffix(".json"), target.with_suffix(".json"))
 
-    from mininet_tf.export import tool_versions
+    from mininet_tf.modelcard import tool_versions
 
     result = {
         "dataset": dataset,

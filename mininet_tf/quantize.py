@@ -10,7 +10,7 @@ runs the QAT in a child process (`mininet_tf._qat_child`): it rebuilds the same 
 tf_keras, loads the Keras 3 weights, fine-tunes with the training loss and data pipeline
 (training split; the validation split picks the epoch), and converts to full int8 (uint8 raw
 pixels in, uint8 probability out). This process then compacts the file
-(`export.compact_tflite`), adds its TFLite metadata (`mininet_tf.metadata`), selects the
+(`convert.compact_tflite`), adds its TFLite metadata (`mininet_tf.metadata`), selects the
 decision threshold on the validation split with the file itself, and writes the model card
 (`export.build_card`), with test metrics of the file when ``--eval-*`` is given.
 
@@ -32,6 +32,7 @@ import numpy as np
 
 from mininet_tf.cli import exits_on_user_error
 from mininet_tf.export import ExportError
+from mininet_tf.modelcard import build_card
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_EPOCHS = 2
@@ -269,7 +270,7 @@ def quantize(
         if index:
             extra["purpose"] = f"latency variant of {out.name} (same weights, {sh}x{sw} input)"
         training_data = {"dataset": dataset, "data_dir": config["data_dir"]}
-        new_card = ex.build_card(
+        new_card = build_card(
             out=target,
             data=data,
             mode="int8",

@@ -10,7 +10,9 @@ import pytest
 
 from mininet_lite import InputPolicy, TFLiteSegmenter
 from mininet_lite.runtime import load_interpreter
+from mininet_tf import convert as cv
 from mininet_tf import export as ex
+from mininet_tf import modelcard
 from mininet_tf.data import get_split
 from mininet_tf.data.io import read_image
 from mininet_tf.inference import KerasSegmenter, write_card
@@ -167,7 +169,7 @@ def test_int8_card(exports, model_path):
     card = json.loads((out / "small_int8.json").read_text())
     assert card == json.loads(json.dumps(cards["int8"]))
     data = (out / "small_int8.tflite").read_bytes()
-    assert card["format"] == ex.CARD_FORMAT and card["mode"] == "int8"
+    assert card["format"] == modelcard.CARD_FORMAT and card["mode"] == "int8"
     assert card["model_file"] == "small_int8.tflite"
     assert card["sha256"] == hashlib.sha256(data).hexdigest()
     assert card["size_bytes"] == len(data) < card["converted_bytes"]
@@ -240,7 +242,7 @@ def test_input_range_is_pinned_whatever_the_calibration(model_path):
     rng = np.random.default_rng(0)
     narrow = [rng.integers(40, 200, (1, SIZE, SIZE, 3), dtype=np.uint8) for _ in range(4)]
     data = ex.convert(model, "int8", (SIZE, SIZE), narrow)
-    inp, _ = ex.io_details(data)
+    inp, _ = cv.io_details(data)
     assert inp["dtype"] == np.uint8 and inp["quantization"] == (1.0, 0)
 
 
@@ -250,18 +252,18 @@ def test_private_tensorflow_api_is_where_int8_export_expects_it(model_path, monk
 
     model = keras.models.load_model(model_path, compile=False)
     converter = tf.lite.TFLiteConverter.from_keras_model(ex.export_graph(model, SIZE, SIZE))
-    calibrate_only, quantize = ex.private_quantizer(converter)
+    calibrate_only, quantize = cv.private_quantizer(converter)
     calibrate_only()
     assert converter._experimental_calibrate_only is True  # noqa: SLF001
     assert callable(quantize)
     # A converter without the flag (as after a TensorFlow change) is a clear error.
     monkeypatch.delattr(converter, "_experimental_calibrate_only")
     with pytest.raises(ex.ExportError, match="changed the private converter API"):
-        ex.private_quantizer(converter)
+        cv.private_quantizer(converter)
     monkeypatch.setattr(tf, "__version__", "9.1.0")
     with pytest.warns(UserWarning, match="checked only with TensorFlow 2.21"):
         with pytest.raises(ex.ExportError):
-            ex.private_quantizer(converter)
+            cv.private_quantizer(converter)
 
 
 def test_compaction_is_lossless(model_path):
@@ -270,8 +272,8 @@ def test_compaction_is_lossless(model_path):
     small = ex.compact_tflite(raw)
     assert len(small) < len(raw)
     ex.check_compaction(raw, small)
-    raw_in, raw_out = ex.io_details(raw)
-    small_in, small_out = ex.io_details(small)
+    raw_in, raw_out = cv.io_details(raw)
+    small_in, small_out = cv.io_details(small)
     assert (raw_in["name"], raw_out["name"]) == (small_in["name"], small_out["name"])
     with pytest.raises(ex.ExportError, match="differs"):
         other = ex.compact_tflite(
@@ -302,7 +304,7 @@ def test_default_model_int8_is_under_80_kb():
     ],
 )
 def test_quantized_threshold_is_exact(threshold, scale, zero_point, dtype):
-    tq = ex.quantized_threshold(threshold, scale, zero_point, dtype)
+    tq = modelcard.quantized_threshold(threshold, scale, zero_point, dtype)
     info = np.iinfo(dtype)
     q = np.arange(info.min, info.max + 1)
     deq = (q.astype(np.float32) - zero_point) * np.float32(scale)

@@ -190,7 +190,7 @@ def _metadata_flatbuffer(
 
 
 class _SharingBuilder(flatbuffers.Builder):
-    """Writes each distinct numpy vector once (as `mininet_tf.export.compact_tflite` does), so
+    """Writes each distinct numpy vector once (as `mininet_tf.convert.compact_tflite` does), so
     re-packing a compacted model keeps it compact."""
 
     __slots__ = ("_vectors",)
