@@ -151,9 +151,9 @@ def sha256_bytes(data: bytes) -> str:
 def stamp_file(path: str | Path) -> bool:
     """Stamp ``path`` in place and update its card; False if it was already stamped.
 
-    Refused unless the card's sha256 is that of the file, or of the file once stamped (a run
-    interrupted between writing the card and the model: the card is written first so that a
-    re-run completes it).
+    Refused unless the card's sha256 is that of the file, or the file is unstamped and the
+    card's sha256 is that of the file once stamped (a run interrupted between writing the card
+    and the model: the card is written first so that a re-run completes it).
     """
     from mininet_lite.runtime import card_path, read_card
     from mininet_tf.data.records import atomic_write_bytes
@@ -168,7 +168,9 @@ def stamp_file(path: str | Path) -> bool:
     data = path.read_bytes()
     stamped, entry = stamp(data, path.stem, **card_facts(card))
     recorded = card.get("sha256")
-    if recorded not in (sha256_bytes(data), sha256_bytes(stamped)):
+    # The interrupted run left the unstamped model: any other file is not the card's.
+    interrupted = read_metadata(data) is None and recorded == sha256_bytes(stamped)
+    if recorded != sha256_bytes(data) and not interrupted:
         raise MetadataError(
             f"{path}: sha256 {sha256_bytes(data)[:16]}... is not the one its card records "
             f"({str(recorded)[:16]}...): the card describes another file; not stamped"

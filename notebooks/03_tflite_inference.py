@@ -224,18 +224,15 @@ print(IMAGE_PATH)
 # %% [markdown]
 # ## Segment
 #
-# `tflite/infer.py` is the TensorFlow-free command an edge device runs
-# (`python tflite/infer.py --model M.tflite image.png --out results/`); its `infer` function
+# `mininet-infer` (module `mininet_lite.infer`, from the TensorFlow-free `mininet-lite`
+# distribution in `tflite/`) is the command an edge device runs
+# (`mininet-infer --model M.tflite image.png --out results/`); its `infer` function
 # reads the image, lets `TFLiteSegmenter` pad, tile or resize it as the card says (quantising
 # the input and dequantising the output of an int8 model), thresholds the probability map and
 # writes `<image>_mask.png`, `<image>_prob.png` (16-bit) and `<image>_overlay.png`.
 
 # %%
-if REPO is None:
-    raise FileNotFoundError("run this notebook from a clone of mininet-tf (tflite/infer.py)")
-spec = importlib.util.spec_from_file_location("tflite_infer", REPO / "tflite" / "infer.py")
-tflite_infer = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(tflite_infer)
+import mininet_lite.infer as tflite_infer
 
 manifest = tflite_infer.infer(
     MODEL_FILE, [IMAGE_PATH], OUT, threads=THREADS, threshold=THRESHOLD, overwrite=True

@@ -5,7 +5,6 @@ from __future__ import annotations
 import gzip
 import re
 import warnings
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -302,15 +301,8 @@ def test_exif_orientation_is_applied(tmp_path):
 def test_one_image_size_guard_for_every_reader(tmp_path, monkeypatch):
     """mininet_tf's reader (images and masks), its OpenCV TIFF fallback and mininet-infer's
     reader all refuse an image over the one limit, from its header, with the same words."""
-    import importlib.util
-
     from mininet_lite import imagesize
-
-    spec = importlib.util.spec_from_file_location(
-        "infer_script", Path(__file__).resolve().parents[1] / "tflite" / "infer.py"
-    )
-    infer = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(infer)
+    from mininet_lite.infer import read_image as infer_read_image
 
     big = tmp_path / "big.png"
     Image.new("RGB", (120, 50)).save(big)
@@ -322,7 +314,7 @@ def test_one_image_size_guard_for_every_reader(tmp_path, monkeypatch):
     monkeypatch.setattr(imagesize, "MAX_IMAGE_PIXELS", 5000)
 
     expected = "image too large to decode safely (120x50 = 0 megapixels; the limit is 0)"
-    readers = [read_image, read_mask, infer.read_image]
+    readers = [read_image, read_mask, infer_read_image]
     for reader in readers:
         assert reader(small).shape[:2] == (50, 60)
         with pytest.raises(ValueError, match=r"big\.png: " + re.escape(expected)):

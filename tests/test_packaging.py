@@ -47,14 +47,36 @@ def test_the_lock_satisfies_the_declared_ranges(path):
             assert declared[name].specifier.contains(version), f"{path}: {name}=={version}"
 
 
+def _lite_project() -> dict:
+    import tomllib
+
+    return tomllib.loads((ROOT / "tflite" / "pyproject.toml").read_text())["project"]
+
+
 def test_every_runtime_dependency_is_locked_at_its_lower_bound():
     """The lower bounds are what CI tests: the lock is exactly at them."""
     pins = _pins("requirements.txt")
     for name, req in _setup_cfg_requirements().items():
         if name in ("pytest", "pytest-xdist", "scikit-learn", "ruff"):
             continue  # dev tools: locked in requirements-dev.txt
+        if name == "mininet-lite":
+            continue  # this repository's tflite/, installed from source: test below
         (lower,) = [Version(s.version) for s in req.specifier if s.operator == ">="]
         assert pins.get(name) == lower, f"{name}: lock {pins.get(name)}, lower bound {lower}"
+
+
+def test_mininet_lite_is_the_version_in_this_repository_with_locked_dependencies():
+    """mininet-tf is tested against tflite/ of the same commit: its version is the lower bound
+    setup.cfg declares, and its own dependencies are locked at their lower bounds too."""
+    lite = _lite_project()
+    (req,) = [r for n, r in _setup_cfg_requirements().items() if n == "mininet-lite"]
+    (lower,) = [Version(s.version) for s in req.specifier if s.operator == ">="]
+    assert Version(lite["version"]) == lower
+    pins = _pins("requirements.txt")
+    for line in lite["dependencies"]:
+        dep = Requirement(line)
+        (bound,) = [Version(s.version) for s in dep.specifier if s.operator == ">="]
+        assert pins.get(dep.name.lower()) == bound, f"tflite/pyproject.toml: {line}"
 
 
 def test_licence_is_shipped():
