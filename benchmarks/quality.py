@@ -98,6 +98,10 @@ RECIPES = {
 }
 
 
+#: Run and result names of the architectures: quality_<dataset><suffix>.json.
+RUN_SUFFIX = {"mininet": "", "mininet_fast": "_fast", "unet": "_unet"}
+
+
 def macs_per_pixel(cfg) -> float:
     """Convolution MACs per input pixel of the configured model (size independent)."""
     from mininet_tf.model import count_macs
@@ -140,7 +144,8 @@ def run(
     from mininet_tf.train import train
 
     recipe = {**RECIPES[dataset], **overrides}
-    name = dataset if recipe.get("architecture", "mininet") == "mininet" else f"{dataset}_unet"
+    architecture = recipe.get("architecture", "mininet")
+    name = dataset + RUN_SUFFIX[architecture]
     run_dir = out_dir / "runs" / name
     shared = {k: v for k, v in recipe.items() if k != "stages"}
     stages = recipe.get("stages") or [{}]
@@ -178,8 +183,8 @@ def run(
         "dataset": dataset,
         "command": command
         or f"python benchmarks/quality.py --dataset {dataset} --data-dir {data_dir}"
-        + ("" if name == dataset else " --architecture unet"),
-        "architecture": recipe.get("architecture", "mininet"),
+        + ("" if name == dataset else f" --architecture {architecture}"),
+        "architecture": architecture,
         "recipe": recipe,
         "wall_seconds_total": wall,
         "reused_run": reused,
@@ -234,8 +239,9 @@ def main() -> None:
     parser.add_argument(
         "--architecture",
         default="mininet",
-        choices=("mininet", "unet"),
-        help="unet: the standard U-Net baseline with the same recipe (never shipped)",
+        choices=tuple(RUN_SUFFIX),
+        help="mininet_fast: the half-resolution variant; unet: the standard U-Net baseline; "
+        "both with the same recipe, never shipped by this script",
     )
     parser.add_argument("--epochs", type=int, help="override the recipe (quick checks only)")
     parser.add_argument("--steps-per-epoch", type=int, help="override the recipe")
@@ -255,6 +261,10 @@ def main() -> None:
         if args.ship:
             parser.error("--ship is for Mini-Net only")
         overrides.update(architecture="unet", widths=list(DEFAULT_UNET_WIDTHS))
+    elif args.architecture == "mininet_fast":
+        if args.ship:
+            parser.error("--ship is for Mini-Net only")
+        overrides.update(architecture="mininet_fast")
     command = " ".join(["python", "benchmarks/quality.py", *sys.argv[1:]])
     result = run(
         args.dataset,

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 BN_MOMENTUM = 0.9
 
 
-def conv_bn(x, layers, filters, kernel_size, name, *, separable=False, relu=True):
+def conv_bn(x, layers, filters, kernel_size, name, *, separable=False, relu=True, strides=1):
     """Conv (plain or depthwise-separable) -> BatchNorm -> optional ReLU.
 
     Convs carry no bias because the following BatchNorm has its own shift.
@@ -32,7 +32,12 @@ def conv_bn(x, layers, filters, kernel_size, name, *, separable=False, relu=True
         )(x)
     else:
         x = layers.Conv2D(
-            filters, kernel_size, padding="same", use_bias=False, name=f"{name}_conv"
+            filters,
+            kernel_size,
+            strides=strides,
+            padding="same",
+            use_bias=False,
+            name=f"{name}_conv",
         )(x)
     x = layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"{name}_bn")(x)
     if relu:

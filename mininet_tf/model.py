@@ -32,8 +32,9 @@ def build_mininet(
     expansion: float = DEFAULT_EXPANSION,
     dmres_scales: Sequence[int] = DEFAULT_SCALES,
     upsampling: str = "nearest",
+    stem_stride: int = 1,
     keras_module=None,
-    name: str = "mininet",
+    name: str | None = None,
 ):
     """Build Mini-Net as a functional model.
 
@@ -43,7 +44,7 @@ def build_mininet(
 
     Args:
         input_shape: (H, W, 3). H and W may be None; at run time they must be multiples of
-            ``2 ** (len(widths) - 1)`` (see `required_multiple`).
+            ``stem_stride * 2 ** (len(widths) - 1)`` (see `required_multiple`).
         num_classes: 1 for binary segmentation, or the number of classes.
         widths: channels per resolution level, shallow to deep; the last is the bottleneck.
         expansion: Expand-Squeeze expansion ratio.
@@ -52,8 +53,11 @@ def build_mininet(
             decoder and in DMRes. Keras 3 implements "bilinear" with a resize whose output size
             must be static, so a "bilinear" model only trains and runs at a fixed input_shape;
             "nearest" (a repeat) works with dynamic H, W.
+        stem_stride: 1 (default: the documented reconstruction) or 2: the fast variant
+            (`build_mininet_fast`), whose strided stem runs the whole network at half resolution
+            and whose head is a learned 2x up-convolution (see docs/architecture.md).
         keras_module: `keras` (default) or `tf_keras` for the QAT graph.
-        name: model name.
+        name: model name ("mininet", or "mininet_fast" for ``stem_stride`` 2).
 
     Returns:
         A functional `keras.Model` (or `tf_keras.Model`).
@@ -66,11 +70,15 @@ def build_mininet(
         raise ValueError(f"widths needs at least two levels (encoder + bottleneck), got {widths}")
     if upsampling not in ("bilinear", "nearest"):
         raise ValueError(f"upsampling must be 'bilinear' or 'nearest', got {upsampling!r}")
+    if stem_stride not in (1, 2):
+        raise ValueError(f"stem_stride must be 1 or 2, got {stem_stride!r}")
+    if name is None:
+        name = "mininet" if stem_stride == 1 else "mininet_fast"
 
     # === Input and in-graph normalisation ===
     inputs = layers.Input(shape=input_shape, name="image")
     x = layers.Rescaling(1.0 / 127.5, offset=-1.0, name="rescale")(inputs)
-    x = conv_bn(x, layers, widths[0], 3, "stem")
+    x = conv_bn(x, layers, widths[0], 3, "stem", strides=stem_stride)
 
     # === Encoder: Expand-Squeeze per level, DMRes on each skip, then downsample ===
     skips = []
@@ -90,23 +98,33 @@ def build_mininet(
         x = layers.Concatenate(name=f"dec{level}_concat")([x, skips[level]])
         x = expand_squeeze(x, layers, widths[level], f"dec{level}", expansion=expansion)
 
-    # === Head ===
-    x = layers.Conv2D(num_classes, 1, name="head_conv")(x)
+    # === Head (back to full resolution when the stem strided) ===
+    if stem_stride == 1:
+        x = layers.Conv2D(num_classes, 1, name="head_conv")(x)
+    else:
+        # Kernel 2 * stride: every output pixel blends 2x2 half-resolution neighbours, so the
+        # mask is not blocky; transposed convs convert to int8 TRANSPOSE_CONV with dynamic H, W.
+        x = layers.Conv2DTranspose(
+            num_classes, 2 * stem_stride, strides=stem_stride, padding="same", name="head_conv"
+        )(x)
     activation = "sigmoid" if num_classes == 1 else "softmax"
     outputs = layers.Activation(activation, dtype="float32", name="probabilities")(x)
     return keras_module.Model(inputs, outputs, name=name)
 
 
-def required_multiple(model_or_widths) -> int:
-    """The H and W multiple the model needs: 2 ** number of poolings."""
+def build_mininet_fast(**kwargs):
+    """The fast variant: `build_mininet` with ``stem_stride=2`` (see docs/architecture.md)."""
+    return build_mininet(stem_stride=2, **kwargs)
+
+
+def required_multiple(model_or_widths, stem_stride: int = 1) -> int:
+    """The H and W multiple the model needs: stem stride * 2 ** number of poolings."""
     if isinstance(model_or_widths, Sequence):
-        return 2 ** (len(model_or_widths) - 1)
-    pools = [
-        layer
-        for layer in model_or_widths.layers
-        if layer.name.startswith("enc") and layer.name.endswith("_pool")
-    ]
-    return 2 ** len(pools)
+        return stem_stride * 2 ** (len(model_or_widths) - 1)
+    names = {layer.name: layer for layer in model_or_widths.layers}
+    pools = [name for name in names if name.startswith("enc") and name.endswith("_pool")]
+    stride = int(names["stem_conv"].strides[0]) if "stem_conv" in names else 1
+    return stride * 2 ** len(pools)
 
 
 def parameter_counts(model) -> dict:
@@ -169,13 +187,17 @@ def model_config(model) -> dict:
         for layer in model.layers
         if layer.name.startswith("skip0_") and layer.name.endswith("_dwconv")
     )
-    return {
+    config = {
         "num_classes": int(names["head_conv"].filters),
         "widths": widths,
         "expansion": expanded / widths[0],
         "dmres_scales": scales,
         "upsampling": names["dec0_up"].interpolation,
     }
+    stem_stride = int(names["stem_conv"].strides[0])
+    if stem_stride != 1:  # only the fast variant records it: older cards stay as they are
+        config["stem_stride"] = stem_stride
+    return config
 
 
 def rebuild_at_size(model, height: int | None, width: int | None, keras_module=None):

@@ -90,7 +90,7 @@ def input_policy(cfg: TrainConfig):
     from mininet_lite.tiling import InputPolicy
     from mininet_tf.model import required_multiple
 
-    multiple = required_multiple(cfg.widths)
+    multiple = required_multiple(cfg.widths, stem_stride=stem_stride(cfg))
     if cfg.image_size:
         return InputPolicy(mode="resize", size=tuple(cfg.image_size), multiple=multiple)
     tile = max(multiple, cfg.eval_tile - cfg.eval_tile % multiple)
@@ -112,7 +112,13 @@ def build_model(cfg: TrainConfig):
         expansion=cfg.expansion,
         dmres_scales=cfg.dmres_scales,
         upsampling=cfg.upsampling,
+        stem_stride=stem_stride(cfg),
     )
+
+
+def stem_stride(cfg: TrainConfig) -> int:
+    """2 for the fast variant (the whole network at half resolution), else 1."""
+    return 2 if cfg.architecture == "mininet_fast" else 1
 
 
 def load_initial_weights(model, path: str | Path) -> None:

@@ -16,7 +16,7 @@ from mininet_tf import modelcard
 from mininet_tf.data import get_split
 from mininet_tf.data.io import read_image
 from mininet_tf.inference import KerasSegmenter, write_card
-from mininet_tf.model import build_mininet, count_macs
+from mininet_tf.model import build_mininet, build_mininet_fast, count_macs
 
 # Exports, QAT or external tools: outside the fast loop (pytest -m "not slow").
 pytestmark = pytest.mark.slow
@@ -50,7 +50,7 @@ SMALL_CARD = {
 }
 
 
-def small_model(base):
+def small_model(base, builder=build_mininet):
     """A widths-(8, 16, 24) Mini-Net trained 60 steps on the synthetic vessels, with a card.
 
     Trained, not random: a random network is not smooth, so int8 noise flips many pixels,
@@ -60,12 +60,12 @@ def small_model(base):
     from mininet_tf.data.pipeline import make_dataset
     from mininet_tf.losses import CombinedLoss
 
-    path = base / "edge_small_model" / "small.keras"
+    path = base / "edge_small_model" / f"small_{builder.__name__}.keras"
     if path.is_file():
         return path
     path.parent.mkdir(parents=True, exist_ok=True)
     keras.utils.set_random_seed(0)
-    model = build_mininet(widths=SMALL_WIDTHS)
+    model = builder(widths=SMALL_WIDTHS)
     model.compile(keras.optimizers.Adam(1e-2), CombinedLoss.from_alpha(0.5))
     records = get_split("synthetic", None, "train")
     data = make_dataset(
@@ -73,7 +73,10 @@ def small_model(base):
     )
     model.fit(data, epochs=1, steps_per_epoch=60, shuffle=False, verbose=0)
     model.save(path)
-    write_card(path, SMALL_CARD)
+    from mininet_tf.model import required_multiple
+
+    policy = {**SMALL_CARD["input_policy"], "multiple": required_multiple(model)}
+    write_card(path, {**SMALL_CARD, "input_policy": policy})
     return path
 
 
@@ -149,6 +152,31 @@ def test_mode_exports_and_agrees_with_keras(exports, model_path, mode):
     elif mode == "float16":
         assert diff < 2e-2 and agree >= 0.995
     assert agree >= 0.99, f"{mode}: masks agree on {agree:.4f} of pixels"
+
+
+def test_fast_variant_exports_fully_int8_and_agrees_with_keras(tmp_path_factory, tmp_path):
+    """The fast variant's strided stem and transposed-conv head convert: float32 equals Keras,
+    int8 is integer-only (TRANSPOSE_CONV included) and its masks agree with Keras."""
+    path = small_model(tmp_path_factory.getbasetemp(), build_mininet_fast)
+    images = sample_images()
+    for mode in ("float32", "int8"):
+        card = ex.export(
+            path, tmp_path / f"fast_{mode}.tflite", mode, size=(SIZE, SIZE), calib_samples=8
+        )
+        assert card["ops"]["TRANSPOSE_CONV"] == 1, card["ops"]
+        policy = InputPolicy.from_dict(card["input_policy"])
+        reference = keras_probs(path, policy, images)
+        segmenter = TFLiteSegmenter(tmp_path / f"fast_{mode}.tflite")
+        probs = [segmenter.predict(image) for image in images]
+        diff = max(np.abs(p - r).max() for p, r in zip(probs, reference, strict=True))
+        agree = np.mean(
+            [((p >= 0.5) == (r >= 0.5)).mean() for p, r in zip(probs, reference, strict=True)]
+        )
+        if mode == "float32":
+            assert diff < 1e-5
+        else:
+            assert set(card["activation_types"]) <= {"INT8", "UINT8"}, card["activation_types"]
+            assert agree >= 0.99, f"int8 masks agree on {agree:.4f} of pixels"
 
 
 @pytest.mark.parametrize("mode", ex.MODES)

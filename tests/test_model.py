@@ -14,6 +14,7 @@ import pytest
 
 from mininet_tf.model import (
     build_mininet,
+    build_mininet_fast,
     count_macs,
     model_config,
     parameter_counts,
@@ -29,13 +30,14 @@ def model():
     return build_mininet()
 
 
-def _hand_built_graph(widths=(16, 24, 30, 40), expansion=2.0, scales=(1, 2)):
+def _hand_built_graph(widths=(16, 24, 30, 40), expansion=2.0, scales=(1, 2), stem_stride=1):
     """Mini-Net written out by hand from docs/architecture.md: ``{layer: (inputs, params)}``.
 
     Parameters are counted with the textbook formulas (no Keras involved): a k x k conv
     cin -> cout without bias has k*k*cin*cout, a depthwise-separable one k*k*cin + cin*cout,
     a depthwise one k*k*c, a BatchNorm 4*c (gamma, beta and the two moving statistics that
-    Keras' count_params() includes), the 1x1 head cout*cin + cout (it has a bias).
+    Keras' count_params() includes), the 1x1 head cout*cin + cout (it has a bias); the fast
+    variant's head is a 4x4 transposed conv: 4*4*cin*cout + cout.
     """
     graph = {"image": ((), 0), "rescale": (("image",), 0)}
 
@@ -98,7 +100,7 @@ def _hand_built_graph(widths=(16, 24, 30, 40), expansion=2.0, scales=(1, 2)):
         graph[f"dec{level}_concat"] = ((f"dec{level}_up", skips[level]), 0)
         x = expand_squeeze(f"dec{level}", f"dec{level}_concat", cin + widths[level], widths[level])
         cin = widths[level]
-    graph["head_conv"] = ((x,), cin + 1)
+    graph["head_conv"] = ((x,), (cin if stem_stride == 1 else 16 * cin) + 1)
     graph["probabilities"] = (("head_conv",), 0)
     return graph
 
@@ -183,6 +185,32 @@ def test_required_multiple_and_invalid_args(model):
         build_mininet(widths=[16])
     with pytest.raises(ValueError, match="upsampling"):
         build_mininet(upsampling="cubic")
+
+
+def test_fast_variant_graph_and_parameters_equal_the_hand_built_network():
+    fast = build_mininet_fast()
+    assert fast.name == "mininet_fast"
+    assert _keras_graph(fast) == _hand_built_graph(stem_stride=2)
+    assert fast.get_layer("stem_conv").strides == (2, 2)
+
+
+def test_fast_variant_runs_the_network_at_half_resolution():
+    """Known answer: at 2H x 2W the fast variant does the default's MACs at H x W, except the
+    head (1x1 conv, 16 MACs per half-resolution pixel, becomes a 4x4 transposed conv, 256)."""
+    h, w = 64, 96
+    default = count_macs(build_mininet(), h, w)
+    fast_model = build_mininet_fast()
+    assert count_macs(fast_model, 2 * h, 2 * w) == default - h * w * 16 + h * w * 16 * 16
+    assert required_multiple(fast_model) == 16
+    assert required_multiple([16, 24, 30, 40], stem_stride=2) == 16
+    y = fast_model.predict(np.zeros((1, 48, 80, 3), "float32"), verbose=0)
+    assert y.shape == (1, 48, 80, 1)
+    assert model_config(fast_model)["stem_stride"] == 2
+    assert "stem_stride" not in model_config(build_mininet())  # older cards stay valid
+    rebuilt = rebuild_at_size(fast_model, 32, 32)
+    assert rebuilt.name == "mininet_fast" and rebuilt.get_layer("stem_conv").strides == (2, 2)
+    with pytest.raises(ValueError, match="stem_stride"):
+        build_mininet(stem_stride=3)
 
 
 def test_widths_are_configurable_and_multiclass():

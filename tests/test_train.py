@@ -260,6 +260,19 @@ def test_mixed_bfloat16_trains_in_bf16_and_ships_float32(tmp_path):
     assert not np.array_equal(np.asarray(twin(x)), np.asarray(last(x)))
 
 
+def test_fast_architecture_trains_and_its_card_serves_it(tmp_path):
+    """architecture=mininet_fast: the run saves the half-resolution graph, and its card asks
+    for input multiples of 16 (stride-2 stem x three poolings), not Mini-Net's 8."""
+    out = tmp_path / "fast"
+    train(out=str(out), verbose=0, architecture="mininet_fast", **TINY)
+    best = keras.models.load_model(out / "best.keras", compile=False)
+    assert best.name == "mininet_fast" and best.get_layer("stem_conv").strides == (2, 2)
+    card = json.loads((out / "best.json").read_text())
+    assert card["input_policy"]["multiple"] == 16
+    with pytest.raises(ValueError, match="mininet_fast"):
+        TrainConfig(architecture="fast").validate()
+
+
 def test_augment_preset_option(tmp_path):
     with pytest.raises(ValueError, match="augment_preset"):
         TrainConfig(augment_preset="xray").validate()
