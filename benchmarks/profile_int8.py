@@ -43,7 +43,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tflite")]
 
 DEFAULT_MODEL = ROOT / "mininet_tf" / "pretrained" / "mininet_drive.keras"
 DEFAULT_SHIPPED = ROOT / "tflite" / "models" / "mininet_drive_int8.tflite"
-CONV_KINDS = ("Conv2D", "DepthwiseConv2D", "SeparableConv2D")
+CONV_KINDS = ("Conv2D", "DepthwiseConv2D", "SeparableConv2D", "Conv2DTranspose")
 
 
 # === The graph, cut into blocks ===
@@ -214,9 +214,16 @@ def conv_ops(graph) -> list[dict]:
                 _op(layer.name + "/pointwise", "conv1x1", (h, w, c), out_c, h * w * c * out_c, 1)
             )
         if kind == "Conv2D":
-            ops.append(
-                _op(layer.name, f"conv{k}x{k}", (h, w, c), out_c, h * w * c * out_c * k * k, k)
+            oh, ow = layer.output.shape[1:3]  # a strided conv: MACs per output pixel
+            op = _op(layer.name, f"conv{k}x{k}", (h, w, c), out_c, oh * ow * c * out_c * k * k, k)
+            op["strides"] = int(layer.strides[0])
+            ops.append(op)
+        if kind == "Conv2DTranspose":  # the fast variant's head
+            op = _op(
+                layer.name, f"transpose{k}x{k}", (h, w, c), out_c, h * w * c * out_c * k * k, k
             )
+            op["strides"] = int(layer.strides[0])
+            ops.append(op)
     return ops
 
 
@@ -235,10 +242,17 @@ def single_op_model(op: dict):
     import keras
 
     x = keras.Input(shape=tuple(op["shape"]), batch_size=1)
+    strides = op.get("strides", 1)
     if op["kind"].startswith("depthwise"):
         y = keras.layers.DepthwiseConv2D(op["kernel"], padding="same")(x)
+    elif op["kind"].startswith("transpose"):
+        y = keras.layers.Conv2DTranspose(
+            op["out_channels"], op["kernel"], strides=strides, padding="same"
+        )(x)
     else:
-        y = keras.layers.Conv2D(op["out_channels"], op["kernel"], padding="same")(x)
+        y = keras.layers.Conv2D(op["out_channels"], op["kernel"], strides=strides, padding="same")(
+            x
+        )
     return keras.Model(x, y)
 
 
