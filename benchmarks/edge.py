@@ -274,8 +274,9 @@ def run(args) -> dict:
     from mininet_tf.quantize import quantize
 
     dataset = args.dataset
-    model_path = Path(args.model or ROOT / "mininet_tf" / "pretrained" / f"mininet_{dataset}.keras")
-    work = Path(args.out_dir) / "edge" / dataset
+    name = dataset + ("_fast" if args.variant == "fast" else "")  # file and result names
+    model_path = Path(args.model or ROOT / "mininet_tf" / "pretrained" / f"mininet_{name}.keras")
+    work = Path(args.out_dir) / "edge" / name
     work.mkdir(parents=True, exist_ok=True)
     keras_model, card, policy = ex.load_source(model_path)
     started = time.time()
@@ -286,7 +287,7 @@ def run(args) -> dict:
     common = dict(eval_dataset=dataset, eval_data_dir=args.data_dir, overwrite=True)
     for mode in PTQ_MODES:
         label = "int8 PTQ" if mode == "int8" else mode
-        path = work / f"mininet_{dataset}_{mode}{'_ptq' if mode == 'int8' else ''}.tflite"
+        path = work / f"mininet_{name}_{mode}{'_ptq' if mode == 'int8' else ''}.tflite"
         t0 = time.time()
         if args.reuse and path.is_file() and path.with_suffix(".json").is_file():
             print(f"reusing {path}", flush=True)
@@ -305,7 +306,7 @@ def run(args) -> dict:
     export_card = json.loads(files["float32"].with_suffix(".json").read_text())
     size = tuple(export_card["input"]["shape"][1:3])
     sizes = [(256, 256), (512, 512)] + ([NATIVE[dataset]] if dataset in NATIVE else [])
-    qat_path = work / f"mininet_{dataset}_int8.tflite"
+    qat_path = work / f"mininet_{name}_int8.tflite"
     t0 = time.time()
     if args.reuse and qat_path.is_file() and qat_path.with_suffix(".json").is_file():
         print(f"reusing {qat_path}", flush=True)
@@ -326,7 +327,7 @@ def run(args) -> dict:
 
     # --- 2. quality ---
     t0 = time.time()
-    previous = Path(args.out_dir) / f"edge_{dataset}.json"
+    previous = Path(args.out_dir) / f"edge_{name}.json"
     if args.reuse and previous.is_file() and "quality" in json.loads(previous.read_text()):
         quality = json.loads(previous.read_text())["quality"]
         print(f"reusing the quality rows of {previous}", flush=True)
@@ -448,7 +449,7 @@ def run(args) -> dict:
         "timings_seconds": timings,
         "wall_seconds": time.time() - started,
     }
-    out = Path(args.out_dir) / f"edge_{dataset}.json"
+    out = Path(args.out_dir) / f"edge_{name}.json"
     from mininet_lite.files import atomic_write_json
 
     atomic_write_json(out, result, indent=2)
@@ -537,7 +538,16 @@ def main(argv=None) -> int:
         "--dataset", choices=("drive", "stare", "chase_db1", "fundus", "ph2", "isic2017", "monuseg")
     )
     parser.add_argument("--data-dir")
-    parser.add_argument("--model", help="default: mininet_tf/pretrained/mininet_<dataset>.keras")
+    parser.add_argument(
+        "--variant",
+        choices=("default", "fast"),
+        default="default",
+        help="fast: the mininet_fast model (pretrained/mininet_<dataset>_fast.keras); files and "
+        "results are named <dataset>_fast",
+    )
+    parser.add_argument(
+        "--model", help="default: mininet_tf/pretrained/mininet_<dataset>[_fast].keras"
+    )
     parser.add_argument("--out-dir", default=str(ROOT / "benchmarks" / "results"))
     parser.add_argument("--qat-epochs", type=int, default=4)
     parser.add_argument("--qat-steps", type=int, default=100)

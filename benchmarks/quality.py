@@ -207,16 +207,17 @@ def run(
     out_dir.mkdir(parents=True, exist_ok=True)
     atomic_write_json(out_dir / f"quality_{name}.json", result, indent=2)
     if ship:
-        ship_model(run_dir, dataset, result)
+        ship_model(run_dir, name, result)
     return result
 
 
-def ship_model(run_dir: Path, dataset: str, result: dict) -> Path:
-    """Copy ``run_dir``'s best model and card to ``mininet_tf/pretrained/mininet_<dataset>``,
-    with the benchmark's test figures in the card (tests/test_zoo.py re-checks them)."""
+def ship_model(run_dir: Path, name: str, result: dict) -> Path:
+    """Copy ``run_dir``'s best model and card to ``mininet_tf/pretrained/mininet_<name>``
+    (``<dataset>`` or ``<dataset>_fast``), with the benchmark's test figures in the card
+    (tests/test_zoo.py re-checks them)."""
     import keras
 
-    dest = ROOT / "mininet_tf" / "pretrained" / f"mininet_{dataset}.keras"
+    dest = ROOT / "mininet_tf" / "pretrained" / f"mininet_{name}.keras"
     # Ship weights and graph only: no optimizer state, no compile config.
     keras.models.load_model(run_dir / "best.keras", compile=False).save(dest)
     card = json.loads((run_dir / "best.json").read_text())
@@ -240,8 +241,8 @@ def main() -> None:
         "--architecture",
         default="mininet",
         choices=tuple(RUN_SUFFIX),
-        help="mininet_fast: the half-resolution variant; unet: the standard U-Net baseline; "
-        "both with the same recipe, never shipped by this script",
+        help="mininet_fast: the half-resolution variant (--ship: pretrained/mininet_<dataset>_fast); "
+        "unet: the standard U-Net baseline (never shipped); both with the same recipe",
     )
     parser.add_argument("--epochs", type=int, help="override the recipe (quick checks only)")
     parser.add_argument("--steps-per-epoch", type=int, help="override the recipe")
@@ -259,11 +260,9 @@ def main() -> None:
         from mininet_tf.baselines import DEFAULT_UNET_WIDTHS
 
         if args.ship:
-            parser.error("--ship is for Mini-Net only")
+            parser.error("--ship is for Mini-Net and its fast variant only")
         overrides.update(architecture="unet", widths=list(DEFAULT_UNET_WIDTHS))
     elif args.architecture == "mininet_fast":
-        if args.ship:
-            parser.error("--ship is for Mini-Net only")
         overrides.update(architecture="mininet_fast")
     command = " ".join(["python", "benchmarks/quality.py", *sys.argv[1:]])
     result = run(

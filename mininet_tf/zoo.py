@@ -15,7 +15,18 @@ import json
 from pathlib import Path
 
 PRETRAINED_DIR = Path(__file__).resolve().parent / "pretrained"
-NAMES = ("drive", "stare", "chase_db1", "fundus", "ph2", "isic2017", "monuseg")
+NAMES = (
+    "drive",
+    "stare",
+    "chase_db1",
+    "fundus",
+    "ph2",
+    "isic2017",
+    "monuseg",
+    # The fast variant (`mininet_tf.model.build_mininet_fast`): same recipes, half resolution.
+    "drive_fast",
+    "ph2_fast",
+)
 
 
 def pretrained_path(name: str) -> Path:

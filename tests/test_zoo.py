@@ -37,7 +37,9 @@ def test_shipped_model_agrees_with_its_card(name):
     model = mininet_tf.load_pretrained(name)
     card = mininet_tf.pretrained_card(name)
     config = card["config"]
-    assert card["dataset"] == config["dataset"] == name
+    fast = config.get("architecture") == "mininet_fast"
+    assert name == config["dataset"] + ("_fast" if fast else "")
+    assert card["dataset"] == config["dataset"]
     assert parameter_counts(model) == card["parameters"]
     assert model_config(model) == {
         "num_classes": 1,
@@ -45,6 +47,7 @@ def test_shipped_model_agrees_with_its_card(name):
         "expansion": config["expansion"],
         "dmres_scales": config["dmres_scales"],
         "upsampling": config["upsampling"],
+        **({"stem_stride": 2} if fast else {}),
     }
     # Whole images resized to the training size, or tiles of the evaluation tile size.
     policy = card["input_policy"]
@@ -97,7 +100,8 @@ def test_regression_shipped_model_still_gives_its_recorded_test_figures(name, mo
     from mininet_tf.evaluate import evaluate
     from mininet_tf.inference import KerasSegmenter
 
-    data_dir = shared_data_dir() / DATA_FOLDERS[name]
+    dataset = name.removesuffix("_fast")  # the fast variants' data are their dataset's
+    data_dir = shared_data_dir() / DATA_FOLDERS[dataset]
     if not data_dir.is_dir():
         pytest.skip(f"real data not found at {data_dir} (set MININET_DATA_DIR)")
     card = mininet_tf.pretrained_card(name)
@@ -127,7 +131,7 @@ def test_regression_shipped_model_still_gives_its_recorded_test_figures(name, mo
 
     monkeypatch.setattr(io, "read_record", reading)
     monkeypatch.setattr(served, "predict", predicting)
-    result = evaluate(mininet_tf.pretrained_path(name), name, data_dir, "test")
+    result = evaluate(mininet_tf.pretrained_path(name), dataset, data_dir, "test")
 
     recorded = card["benchmark"]["test"]
     assert result["n_images"] == len(counts) == card["benchmark"]["test_images"]
