@@ -4,7 +4,7 @@
         --ph2 ../shared/data/PH2
 
 Evaluates every model given with ``--model NAME=PATH`` (default: the shipped ISIC-2017 and PH2
-models, `.keras` and QAT int8 `.tflite`) on
+models, `.keras` and QAT int8 `.tflite`, and those of the fast variant that are shipped) on
 
 * ``isic2017_test``: the ISIC-2017 test carve of ``splits/isic2017.json`` (400 images), the
   peers' protocol (a random split of the same set);
@@ -34,6 +34,10 @@ DEFAULT_MODELS = {
     "isic2017 (int8)": ROOT / "tflite/models/mininet_isic2017_int8.tflite",
     "ph2 (keras)": ROOT / "mininet_tf/pretrained/mininet_ph2.keras",
     "ph2 (int8)": ROOT / "tflite/models/mininet_ph2_int8.tflite",
+    # The fast variant (half resolution), where shipped.
+    "isic2017_fast (keras)": ROOT / "mininet_tf/pretrained/mininet_isic2017_fast.keras",
+    "isic2017_fast (int8)": ROOT / "tflite/models/mininet_isic2017_fast_int8.tflite",
+    "ph2_fast (keras)": ROOT / "mininet_tf/pretrained/mininet_ph2_fast.keras",
 }
 KEYS = ("dice", "iou", "sensitivity", "specificity")
 

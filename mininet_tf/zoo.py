@@ -26,6 +26,7 @@ NAMES = (
     # The fast variant (`mininet_tf.model.build_mininet_fast`): same recipes, half resolution.
     "drive_fast",
     "ph2_fast",
+    "isic2017_fast",
 )
 
 

@@ -60,7 +60,8 @@ def small_model(base, builder=build_mininet):
     from mininet_tf.data.pipeline import make_dataset
     from mininet_tf.losses import CombinedLoss
 
-    path = base / "edge_small_model" / f"small_{builder.__name__}.keras"
+    stem = "small" if builder is build_mininet else f"small_{builder.__name__}"
+    path = base / "edge_small_model" / f"{stem}.keras"
     if path.is_file():
         return path
     path.parent.mkdir(parents=True, exist_ok=True)
