@@ -36,6 +36,7 @@ SHIPPED_MODELS = ROOT / "tflite" / "models"
 ARTIFACTS = WEB / "test-artifacts"
 CHROMIUM = Path("/usr/bin/chromium")
 INT8 = "mininet_isic2017_int8"  # the page's default model
+FAST = "mininet_isic2017_fast_int8"  # the fast variant's int8 file, a page option
 FLOAT16 = "mininet_isic2017_float16"
 #: Pixel agreement required between the page's mask and the Python runtime's (issue 8).
 MIN_AGREEMENT = 0.995
@@ -153,7 +154,7 @@ def models_dir(tmp_path_factory) -> Path:
     """The folder served as /models/: the default models (+ cards) and a corrupt model."""
     folder = tmp_path_factory.mktemp("web_models")
     if (SHIPPED_MODELS / f"{INT8}.tflite").is_file():
-        for name in (INT8, FLOAT16):
+        for name in (INT8, FLOAT16, FAST):
             for suffix in (".tflite", ".json"):
                 src = SHIPPED_MODELS / f"{name}{suffix}"
                 if src.is_file():
@@ -315,6 +316,7 @@ def browser(server, models_dir, inputs, tmp_path_factory) -> dict:
         "float16Model": f"models/{FLOAT16}.tflite"
         if (models_dir / f"{FLOAT16}.tflite").is_file()
         else None,
+        "fastModel": f"models/{FAST}.tflite" if (models_dir / f"{FAST}.tflite").is_file() else None,
         "corruptModel": "models/corrupt.tflite",
     }
     config_path = out / "config.json"
@@ -649,6 +651,26 @@ def test_float16_model_agrees_too(browser, models_dir, inputs):
         max_abs_prob_diff_192=max_diff,
     )
     assert max_diff < 1e-4
+    assert value >= MIN_AGREEMENT
+
+
+def test_fast_variant_int8_runs_in_the_page_like_the_python_runtime(browser, models_dir, inputs):
+    """The fast variant's int8 file (strided stem, TRANSPOSE_CONV head) runs in LiteRT.js
+    bit-exactly like ai-edge-litert: same model input, same dequantised output."""
+    r = scenario(browser, "fast")
+    if "skipped" in r:
+        pytest.skip(r["skipped"])
+    assert r["text"]["state"] == "done", r["text"]
+    assert r["modelInfo"]["outputDtype"] == "uint8"
+    image = np.asarray(Image.open(inputs["sample"]).convert("RGB"))
+    model_input, page_small = page_model_io(r)
+    ref_input, ref_small = python_model_io(models_dir / f"{FAST}.tflite", image)
+    assert np.array_equal(model_input, ref_input)
+    assert np.array_equal(page_small, ref_small)
+    page_mask = read_mask_png(r["mask"]["path"])
+    ref = python_mask(models_dir / f"{FAST}.tflite", image)
+    value = agreement(page_mask, ref)
+    record_agreement("fast_int8_sample", value, differing_pixels=int((page_mask != ref).sum()))
     assert value >= MIN_AGREEMENT
 
 

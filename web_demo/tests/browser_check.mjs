@@ -2,7 +2,7 @@
 //
 //   node web_demo/tests/browser_check.mjs CONFIG.json
 //
-// CONFIG: {baseUrl, outDir, chromium, sample, huge, nonImage, y4m, float16Model, corruptModel,
+// CONFIG: {baseUrl, outDir, chromium, sample, huge, nonImage, y4m, float16Model, fastModel, corruptModel,
 //          scenarios?: [names], extraArgs?: [chromium flags],
 //          live?: {frames, warmup, variants: [{name, query}]}}
 // One browser process (launched with Chromium's fake camera) runs every scenario in a fresh
@@ -142,6 +142,21 @@ const scenarios = {
     r.result = await page.evaluate(() => window.mininetDemo.result());
     r.modelIO = await page.evaluate(() => window.mininetDemo.modelIO());
     r.mask = await download(page, 'download-mask', 'float16_mask_download.png');
+    r.log = log;
+    await context.close();
+    return r;
+  },
+
+  // The fast variant's int8 file (half-resolution network, TRANSPOSE_CONV head), same image.
+  async fast() {
+    if (!config.fastModel) return { skipped: 'no fast-variant model' };
+    const { context, page, log } = await openPage(`?model=${encodeURIComponent(config.fastModel)}`);
+    const r = { modelLoadMs: log.modelLoadMs, modelInfo: await page.evaluate(() => window.mininetDemo.modelInfo()) };
+    r.segment = await segmentFile(page, config.sample);
+    r.text = await pageText(page);
+    r.result = await page.evaluate(() => window.mininetDemo.result());
+    r.modelIO = await page.evaluate(() => window.mininetDemo.modelIO());
+    r.mask = await download(page, 'download-mask', 'fast_mask_download.png');
     r.log = log;
     await context.close();
     return r;
