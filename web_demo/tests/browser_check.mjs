@@ -94,6 +94,20 @@ async function segmentFile(page, file) {
   return { state, ms: Date.now() - t0 };
 }
 
+// Another model file (?model=...) on the sample image: load, segment, read the model I/O.
+async function otherModel(modelUrl, name) {
+  const { context, page, log } = await openPage(`?model=${encodeURIComponent(modelUrl)}`);
+  const r = { modelLoadMs: log.modelLoadMs, modelInfo: await page.evaluate(() => window.mininetDemo.modelInfo()) };
+  r.segment = await segmentFile(page, config.sample);
+  r.text = await pageText(page);
+  r.result = await page.evaluate(() => window.mininetDemo.result());
+  r.modelIO = await page.evaluate(() => window.mininetDemo.modelIO());
+  r.mask = await download(page, 'download-mask', `${name}_mask_download.png`);
+  r.log = log;
+  await context.close();
+  return r;
+}
+
 const scenarios = {
   // File picker, the card's threshold, downloads, screenshot; then the options.
   async main() {
@@ -134,32 +148,12 @@ const scenarios = {
 
   // The float16 export of the same model, same image.
   async float16() {
-    if (!config.float16Model) return { skipped: 'no float16 model' };
-    const { context, page, log } = await openPage(`?model=${encodeURIComponent(config.float16Model)}`);
-    const r = { modelLoadMs: log.modelLoadMs, modelInfo: await page.evaluate(() => window.mininetDemo.modelInfo()) };
-    r.segment = await segmentFile(page, config.sample);
-    r.text = await pageText(page);
-    r.result = await page.evaluate(() => window.mininetDemo.result());
-    r.modelIO = await page.evaluate(() => window.mininetDemo.modelIO());
-    r.mask = await download(page, 'download-mask', 'float16_mask_download.png');
-    r.log = log;
-    await context.close();
-    return r;
+    return config.float16Model ? otherModel(config.float16Model, 'float16') : { skipped: 'no float16 model' };
   },
 
   // The fast variant's int8 file (half-resolution network, TRANSPOSE_CONV head), same image.
   async fast() {
-    if (!config.fastModel) return { skipped: 'no fast-variant model' };
-    const { context, page, log } = await openPage(`?model=${encodeURIComponent(config.fastModel)}`);
-    const r = { modelLoadMs: log.modelLoadMs, modelInfo: await page.evaluate(() => window.mininetDemo.modelInfo()) };
-    r.segment = await segmentFile(page, config.sample);
-    r.text = await pageText(page);
-    r.result = await page.evaluate(() => window.mininetDemo.result());
-    r.modelIO = await page.evaluate(() => window.mininetDemo.modelIO());
-    r.mask = await download(page, 'download-mask', 'fast_mask_download.png');
-    r.log = log;
-    await context.close();
-    return r;
+    return config.fastModel ? otherModel(config.fastModel, 'fast') : { skipped: 'no fast-variant model' };
   },
 
   // A photo larger than the page's limit: downscaled with a notice.
