@@ -19,7 +19,6 @@ and file sizes. Writes ``benchmarks/results/latency_<out>.json``; models go to
 from __future__ import annotations
 
 import argparse
-import platform
 import sys
 import time
 from pathlib import Path
@@ -28,6 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tflite"), str(Path(__file__).resolve().parent)]
 
 import edge  # noqa: E402  (benchmarks/edge.py: the timing workers)
+import results_json  # noqa: E402
 
 RUNTIMES = (("keras", "keras_graph"), ("float32", "litert"), ("int8", "litert"))
 
@@ -58,10 +58,8 @@ def run(args) -> dict:
     work = ROOT / "benchmarks" / "results" / "edge" / f"latency_{args.out}"
     work.mkdir(parents=True, exist_ok=True)
     result = {
-        "command": "python " + " ".join([f"benchmarks/{Path(__file__).name}", *sys.argv[1:]]),
+        **results_json.header(__file__),
         "threads": args.threads,
-        "machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
-        "python": platform.python_version(),
         "models": {name: model_facts(path, sizes) for name, path in models.items()},
         "sizes": {},
     }
@@ -99,11 +97,7 @@ def run(args) -> dict:
                     f"  {key:32s} median {value['median_ms']:8.2f} ms wall, "
                     f"{value['median_cpu_ms']:8.2f} ms CPU ({value['runs']} runs)"
                 )
-    path = ROOT / "benchmarks" / "results" / f"latency_{args.out}.json"
-    from mininet_lite.files import atomic_write_json
-
-    atomic_write_json(path, result, indent=2)
-    print(f"\nwrote {path}")
+    results_json.write(f"latency_{args.out}", result)
     return result
 
 

@@ -22,7 +22,6 @@ quality before it replaces the shipped one. Writes
 from __future__ import annotations
 
 import argparse
-import platform
 import sys
 from pathlib import Path
 
@@ -30,6 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tflite"), str(Path(__file__).resolve().parent)]
 
 import profile_int8  # noqa: E402  (conversion and timing)
+import results_json  # noqa: E402
 
 
 def head_variants(height: int, width: int) -> dict:
@@ -64,10 +64,9 @@ def run(args) -> dict:
     timers = {name: profile_int8.Timed(data, args.threads) for name, data in files.items()}
     timed = profile_int8.time_together(timers, args.rounds, args.burst)
     result = {
-        "command": "python " + " ".join([f"benchmarks/{Path(__file__).name}", *sys.argv[1:]]),
+        **results_json.header(__file__),
         "size": [h, w],
         "threads": args.threads,
-        "machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
         "timing": "median CPU time of the calling thread per invoke, interleaved bursts",
         "heads": {
             name: {"int8_ops": profile_int8.op_counts(files[name]), **timed[name]}
@@ -80,11 +79,7 @@ def run(args) -> dict:
             f"  {name:14s} {row['median_cpu_ms']:7.2f} ms  (p10-p90 wall "
             f"{row['p10_ms']:.2f}-{row['p90_ms']:.2f})"
         )
-    from mininet_lite.files import atomic_write_json
-
-    path = ROOT / "benchmarks" / "results" / f"fast_heads_int8_{args.out}.json"
-    atomic_write_json(path, result, indent=2)
-    print(f"\nwrote {path}")
+    results_json.write(f"fast_heads_int8_{args.out}", result)
     return result
 
 

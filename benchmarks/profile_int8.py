@@ -30,7 +30,6 @@ Calibration uses seeded synthetic images (scales do not change the op schedule).
 from __future__ import annotations
 
 import argparse
-import platform
 import statistics
 import sys
 import time
@@ -39,7 +38,9 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "tflite")]
+sys.path[:0] = [str(ROOT), str(ROOT / "tflite"), str(Path(__file__).resolve().parent)]
+
+import results_json  # noqa: E402  (benchmarks/results_json.py)
 
 DEFAULT_MODEL = ROOT / "mininet_tf" / "pretrained" / "mininet_drive.keras"
 DEFAULT_SHIPPED = ROOT / "tflite" / "models" / "mininet_drive_int8.tflite"
@@ -289,14 +290,12 @@ def run(args) -> dict:
         unet_macs = sum(layer_macs(layer) for layer in unet_graph.layers)
 
     result = {
-        "command": "python " + " ".join([f"benchmarks/{Path(__file__).name}", *sys.argv[1:]]),
+        **results_json.header(__file__),
         "model": str(Path(args.model).resolve().relative_to(ROOT))
         if Path(args.model).resolve().is_relative_to(ROOT)
         else str(args.model),
         "size": [h, w],
         "threads": args.threads,
-        "machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
-        "python": platform.python_version(),
         "timing": "median CPU time of the calling thread per invoke, interleaved bursts",
         "total_macs": int(total_macs),
         "int8_ops": op_counts(prefixes[-1]),
@@ -385,11 +384,7 @@ def run(args) -> dict:
         result["thread_scaling"] = time_together(scale_timers, args.rounds, args.burst)
         del scale_timers
     report(result)
-    from mininet_lite.files import atomic_write_json
-
-    path = ROOT / "benchmarks" / "results" / f"profile_int8_{args.out}.json"
-    atomic_write_json(path, result, indent=2)
-    print(f"\nwrote {path}")
+    results_json.write(f"profile_int8_{args.out}", result)
     return result
 
 

@@ -27,7 +27,6 @@ Writes ``benchmarks/results/rewrites_int8_<out>.json``.
 from __future__ import annotations
 
 import argparse
-import platform
 import sys
 import types
 from pathlib import Path
@@ -38,6 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tflite"), str(Path(__file__).resolve().parent)]
 
 import profile_int8  # noqa: E402  (benchmarks/profile_int8.py: conversion and timing)
+import results_json  # noqa: E402
 
 REWRITES = ("split_fuse", "split_decoder", "fold_rescale")
 
@@ -205,11 +205,10 @@ def run(args) -> dict:
     margin = 32  # beyond it, the stem's padding no longer reaches the output (measured)
 
     result = {
-        "command": "python " + " ".join([f"benchmarks/{Path(__file__).name}", *sys.argv[1:]]),
+        **results_json.header(__file__),
         "model": str(args.model),
         "size": [h, w],
         "threads": args.threads,
-        "machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
         "timing": "median CPU time of the calling thread per invoke, interleaved bursts",
         "variants": {},
     }
@@ -237,11 +236,7 @@ def run(args) -> dict:
             f"float max diff {entry['float_max_abs_diff']:.1e}, "
             f"beyond 32 px {entry['float_max_abs_diff_beyond_32px']:.1e}"
         )
-    from mininet_lite.files import atomic_write_json
-
-    path = ROOT / "benchmarks" / "results" / f"rewrites_int8_{args.out}.json"
-    atomic_write_json(path, result, indent=2)
-    print(f"\nwrote {path}")
+    results_json.write(f"rewrites_int8_{args.out}", result)
     return result
 
 
