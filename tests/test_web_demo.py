@@ -570,6 +570,22 @@ def test_serve_web_is_local_read_only_and_refuses_traversal(tmp_path):
 # === Browser tests ===
 
 
+def assert_page_runs_int8_like_python(r, model: Path, rgb, name: str, **extra) -> np.ndarray:
+    """Pre-processing is bit-exact, and LiteRT.js runs the int8 ``model`` bit-exactly like
+    ai-edge-litert: same uint8 model input, same dequantised output; the page's mask agrees
+    with mininet_lite's. Returns the page's mask."""
+    model_input, page_small = page_model_io(r)
+    ref_input, ref_small = python_model_io(model, rgb)
+    assert np.array_equal(model_input, ref_input)
+    assert np.array_equal(page_small, ref_small)
+    page_mask = read_mask_png(r["mask"]["path"])
+    ref = python_mask(model, rgb)
+    value = agreement(page_mask, ref)
+    record_agreement(name, value, differing_pixels=int((page_mask != ref).sum()), **extra)
+    assert value >= MIN_AGREEMENT
+    return page_mask
+
+
 def test_page_segments_the_sample_like_the_python_runtime(browser, server, models_dir, inputs):
     r = scenario(browser, "main")
     assert r["text"]["state"] == "done", r["text"]
@@ -579,23 +595,14 @@ def test_page_segments_the_sample_like_the_python_runtime(browser, server, model
     assert r["json"]["suggested"] == "sample_result.json"
 
     image = np.asarray(Image.open(inputs["sample"]).convert("RGB"))
-    # Pre-processing is bit-exact, and LiteRT.js runs the int8 model bit-exactly like
-    # ai-edge-litert: same uint8 model input, same dequantised 192x192 output.
-    model_input, page_small = page_model_io(r)
-    ref_input, ref_small = python_model_io(models_dir / f"{INT8}.tflite", image)
-    assert np.array_equal(model_input, ref_input)
-    assert np.array_equal(page_small, ref_small)
-    page_mask = read_mask_png(r["mask"]["path"])
-    ref = python_mask(models_dir / f"{INT8}.tflite", image)
-    value = agreement(page_mask, ref)
-    record_agreement(
+    page_mask = assert_page_runs_int8_like_python(
+        r,
+        models_dir / f"{INT8}.tflite",
+        image,
         "int8_sample",
-        value,
         image=inputs["sample_label"],
         size=list(image.shape[:2]),
-        differing_pixels=int((page_mask != ref).sum()),
     )
-    assert value >= MIN_AGREEMENT
 
     downloaded = json.loads(Path(r["json"]["path"]).read_text())
     assert downloaded == r["result"]
@@ -663,15 +670,7 @@ def test_fast_variant_int8_runs_in_the_page_like_the_python_runtime(browser, mod
     assert r["text"]["state"] == "done", r["text"]
     assert r["modelInfo"]["outputDtype"] == "uint8"
     image = np.asarray(Image.open(inputs["sample"]).convert("RGB"))
-    model_input, page_small = page_model_io(r)
-    ref_input, ref_small = python_model_io(models_dir / f"{FAST}.tflite", image)
-    assert np.array_equal(model_input, ref_input)
-    assert np.array_equal(page_small, ref_small)
-    page_mask = read_mask_png(r["mask"]["path"])
-    ref = python_mask(models_dir / f"{FAST}.tflite", image)
-    value = agreement(page_mask, ref)
-    record_agreement("fast_int8_sample", value, differing_pixels=int((page_mask != ref).sum()))
-    assert value >= MIN_AGREEMENT
+    assert_page_runs_int8_like_python(r, models_dir / f"{FAST}.tflite", image, "fast_int8_sample")
 
 
 def test_huge_image_is_downscaled_with_a_notice(browser, models_dir, inputs):
