@@ -80,7 +80,7 @@ check_versions(("tensorflow", "keras", "numpy", "pillow", "ai-edge-litert"), REP
 #
 # `MODEL` is a shipped model, `mininet_<MODEL>.tflite` in `tflite/models/`: `isic2017_int8`
 # (the default: skin lesions, trained on ISIC-2017 images from many clinics), `isic2017_float16`,
-# `ph2_int8`, `ph2_float16` (skin lesions, one clinic), `drive_int8`, `drive_float16` (retinal
+# `isic2017_fast_int8` (the fast variant: same data, half-resolution network), `ph2_int8`, `ph2_float16` (skin lesions, one clinic), `drive_int8`, `drive_float16` (retinal
 # vessels), `monuseg_int8`, `monuseg_float16` (nuclei); or the path of any `.tflite` exported
 # by `mininet_tf.export` (its card `.json` beside it).
 # `IMAGE_PATH` is your image (PNG, JPEG, TIFF...); in Colab set `UPLOAD_IMAGE = True` to upload
