@@ -246,6 +246,13 @@ def main() -> None:
     )
     parser.add_argument("--epochs", type=int, help="override the recipe (quick checks only)")
     parser.add_argument("--steps-per-epoch", type=int, help="override the recipe")
+    parser.add_argument("--patch-size", type=int, help="override the recipe (ablations)")
+    parser.add_argument(
+        "--fov-width", type=float, help="override: resample fundus images to this FOV width"
+    )
+    parser.add_argument(
+        "--precision", choices=("float32", "mixed_bfloat16"), help="override the recipe"
+    )
     parser.add_argument(
         "--reuse-run",
         action="store_true",
@@ -254,7 +261,15 @@ def main() -> None:
     )
     args = parser.parse_args()
     overrides = {
-        k: v for k, v in (("epochs", args.epochs), ("steps_per_epoch", args.steps_per_epoch)) if v
+        k: v
+        for k, v in (
+            ("epochs", args.epochs),
+            ("steps_per_epoch", args.steps_per_epoch),
+            ("patch_size", args.patch_size),
+            ("fov_width", args.fov_width),
+            ("precision", args.precision),
+        )
+        if v
     }
     if args.architecture == "unet":
         from mininet_tf.baselines import DEFAULT_UNET_WIDTHS

@@ -8,7 +8,7 @@ from mininet_tf._logs import import_tensorflow_quietly_for_commands
 
 import_tensorflow_quietly_for_commands()  # before anything imports TensorFlow (see _logs)
 
-from mininet_tf import losses, metrics  # noqa: E402, F401  (registers serializable Keras objects)
+from mininet_tf import blocks, losses, metrics  # noqa: E402, F401  (registers serializable Keras objects)
 from mininet_tf.zoo import (  # noqa: E402
     load_pretrained,
     load_pretrained_segmenter,

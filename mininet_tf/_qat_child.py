@@ -24,6 +24,7 @@ exit status 3, before any training.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sys
@@ -42,6 +43,54 @@ def write_result(path: str, result: dict) -> None:
     atomic_write_json(Path(path), result, indent=2, default=str)
 
 
+@functools.cache
+def custom_objects(tf_keras) -> dict:
+    """The tf_keras twin of `mininet_tf.blocks.DepthToSpace` (same name and config) and the
+    QuantizeConfig it is annotated with; `quantize_scope` needs both to clone the model."""
+    import tensorflow as tf
+    import tensorflow_model_optimization as tfmot
+
+    class DepthToSpace(tf_keras.layers.Layer):
+        def __init__(self, block_size=2, **kwargs):
+            super().__init__(**kwargs)
+            self.block_size = int(block_size)
+
+        def call(self, inputs):
+            return tf.nn.depth_to_space(inputs, self.block_size)
+
+        def get_config(self):
+            return {**super().get_config(), "block_size": self.block_size}
+
+    class NoOpQuantizeConfig(tfmot.quantization.keras.QuantizeConfig):
+        """Adds no quantisers: for weightless rearrangement layers."""
+
+        def get_weights_and_quantizers(self, layer):
+            return []
+
+        def get_activations_and_quantizers(self, layer):
+            return []
+
+        def set_quantize_weights(self, layer, quantize_weights):
+            pass
+
+        def set_quantize_activations(self, layer, quantize_activations):
+            pass
+
+        def get_output_quantizers(self, layer):
+            return []
+
+        def get_config(self):
+            return {}
+
+    return {"DepthToSpace": DepthToSpace, "NoOpQuantizeConfig": NoOpQuantizeConfig}
+
+
+def quantize_model(tfmot, tf_keras, base):
+    """`tfmot...quantize_model` with this module's custom layers in scope."""
+    with tfmot.quantization.keras.quantize_scope(custom_objects(tf_keras)):
+        return tfmot.quantization.keras.quantize_model(base)
+
+
 class _QATLayers:
     """`tf_keras.layers` for `build_mininet`, with ``Rescaling`` as a frozen depthwise conv."""
 
@@ -54,6 +103,17 @@ class _QATLayers:
 
     def Input(self, shape, name=None, **_):  # noqa: N802  (mirrors keras.layers.Input)
         return self._tf_keras.Input(shape=shape, batch_size=self._batch_size, name=name)
+
+    def DepthToSpace(self, block_size, name=None):  # noqa: N802  (mirrors blocks.DepthToSpace)
+        import tensorflow_model_optimization as tfmot
+
+        classes = custom_objects(self._tf_keras)
+        layer = classes["DepthToSpace"](block_size, name=name)
+        # tfmot has no rule for it; a pure rearrangement needs no quantiser of its own (the
+        # converter gives DEPTH_TO_SPACE its input's scale).
+        return tfmot.quantization.keras.quantize_annotate_layer(
+            layer, classes["NoOpQuantizeConfig"]()
+        )
 
     def Rescaling(self, scale, offset=0.0, name=None):  # noqa: N802
         init = self._tf_keras.initializers.Constant
@@ -120,7 +180,7 @@ def pin_input_range(model) -> None:
 def convert_qat(tf, tf_keras, tfmot, job, weights, qat_weights, size) -> bytes:
     """Full-int8 `.tflite` of the fine-tuned QAT model at a fixed (1, H, W, 3) size."""
     base = build_qat_base(tf_keras, job["model_config"], weights, (size[0], size[1], 3), 1)
-    fixed = tfmot.quantization.keras.quantize_model(base)
+    fixed = quantize_model(tfmot, tf_keras, base)
     fixed.set_weights(qat_weights)
     pin_input_range(fixed)
     converter = tf.lite.TFLiteConverter.from_keras_model(fixed)
@@ -189,7 +249,7 @@ def run(job: dict) -> dict:
     dataset = make_train_dataset(train_records, data_cfg)
 
     base = build_qat_base(tf_keras, job["model_config"], weights, (None, None, 3))
-    model = tfmot.quantization.keras.quantize_model(base)
+    model = quantize_model(tfmot, tf_keras, base)
     loss = CombinedLoss.from_alpha(cfg.loss_alpha)  # keras.ops only: runs on tf tensors
 
     def combined_loss(y_true, y_pred):

@@ -7,18 +7,53 @@ training needs; both get identical layer names, so weights transfer by name or b
 
 Only layers that tfmot 0.8 can wrap for QAT, that convert to full-int8 TFLite and that the LiteRT
 GPU delegate runs are used: Conv2D, SeparableConv2D, DepthwiseConv2D, BatchNormalization, ReLU,
-Add and Concatenate. The reasoning behind each block is in docs/architecture.md.
+Add and Concatenate, plus `DepthToSpace` (the fast variant's sub-pixel head; Keras has no such
+layer, so it is defined here and registered for `.keras` loading, and the QAT child supplies its
+tf_keras twin). The reasoning behind each block is in docs/architecture.md.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+import keras
+
 #: BatchNorm moving-average momentum. Keras' default (0.99) averages over ~100 steps; in short
 #: CPU-sized runs with a high learning rate the moving statistics then lag the weights and the
 #: inference-mode output collapses (seen: validation F1 0.00 while training Dice was 0.88, and
 #: 0.93 after re-estimating the statistics). 0.9 is PyTorch's default (momentum=0.1).
 BN_MOMENTUM = 0.9
+
+
+@keras.saving.register_keras_serializable(package="mininet_tf")
+class DepthToSpace(keras.layers.Layer):
+    """Rearranges (N, H, W, C * b * b) into (N, H * b, W * b, C): a sub-pixel upsampling.
+
+    Converts to the TFLite DEPTH_TO_SPACE op, which XNNPACK runs in int8 at memory speed (a
+    transposed conv head ran 1.5x slower overall: docs/benchmarks.md, #18).
+    """
+
+    def __init__(self, block_size: int = 2, **kwargs):
+        super().__init__(**kwargs)
+        self.block_size = int(block_size)
+
+    def call(self, inputs):
+        return keras.ops.depth_to_space(inputs, self.block_size)
+
+    def compute_output_shape(self, input_shape):
+        n, h, w, c = input_shape
+        b = self.block_size
+        return (n, None if h is None else h * b, None if w is None else w * b, c // (b * b))
+
+    def get_config(self):
+        return {**super().get_config(), "block_size": self.block_size}
+
+
+def depth_to_space(x, layers, block_size: int, name: str):
+    """`DepthToSpace` from the layer namespace when it has one (the QAT child's tf_keras
+    namespace does), else this module's Keras 3 layer."""
+    layer_class = getattr(layers, "DepthToSpace", DepthToSpace)
+    return layer_class(block_size, name=name)(x)
 
 
 def conv_bn(x, layers, filters, kernel_size, name, *, separable=False, relu=True, strides=1):

@@ -148,7 +148,7 @@ HELP = {
     "weight_decay": "decoupled weight decay (adamw only)",
     "loss_alpha": "loss = alpha * (Dice + Jaccard) / 2 + (1 - alpha) * BCE, alpha in [0, 1]",
     "architecture": "mininet; mininet_fast (the same blocks at half resolution, a strided stem "
-    "and a learned 2x up-convolution head: 3.9x fewer MACs); or unet (the U-Net baseline)",
+    "and a sub-pixel depth-to-space head: 4x fewer MACs); or unet (the U-Net baseline)",
     "widths": "channels per resolution level, shallow to deep (the last is the bottleneck)",
     "expansion": "Expand-Squeeze expansion ratio",
     "dmres_scales": "DMRes branch resolution divisors",

@@ -17,7 +17,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-from mininet_tf.blocks import conv_bn, dmres, expand_squeeze
+from mininet_tf.blocks import conv_bn, depth_to_space, dmres, expand_squeeze
 
 #: Default widths: one entry per resolution level, the last one is the bottleneck.
 DEFAULT_WIDTHS = (16, 24, 30, 40)
@@ -55,7 +55,7 @@ def build_mininet(
             "nearest" (a repeat) works with dynamic H, W.
         stem_stride: 1 (default: the documented reconstruction) or 2: the fast variant
             (`build_mininet_fast`), whose strided stem runs the whole network at half resolution
-            and whose head is a learned 2x up-convolution (see docs/architecture.md).
+            and whose head is a sub-pixel (depth-to-space) 2x upsampling (docs/architecture.md).
         keras_module: `keras` (default) or `tf_keras` for the QAT graph.
         name: model name ("mininet", or "mininet_fast" for ``stem_stride`` 2).
 
@@ -102,11 +102,11 @@ def build_mininet(
     if stem_stride == 1:
         x = layers.Conv2D(num_classes, 1, name="head_conv")(x)
     else:
-        # Kernel 2 * stride: every output pixel blends 2x2 half-resolution neighbours, so the
-        # mask is not blocky; transposed convs convert to int8 TRANSPOSE_CONV with dynamic H, W.
-        x = layers.Conv2DTranspose(
-            num_classes, 2 * stem_stride, strides=stem_stride, padding="same", name="head_conv"
-        )(x)
+        # Sub-pixel head: a 1x1 conv predicts the stride**2 full-resolution logits of each
+        # half-resolution pixel, DEPTH_TO_SPACE puts them in place. A 4x4 stride-2 transposed
+        # conv (the first fast head) ran 1.5x slower in int8 and varied run to run (#18).
+        x = layers.Conv2D(num_classes * stem_stride**2, 1, name="head_conv")(x)
+        x = depth_to_space(x, layers, stem_stride, "head_shuffle")
     activation = "sigmoid" if num_classes == 1 else "softmax"
     outputs = layers.Activation(activation, dtype="float32", name="probabilities")(x)
     return keras_module.Model(inputs, outputs, name=name)
@@ -188,13 +188,19 @@ def model_config(model) -> dict:
         if layer.name.startswith("skip0_") and layer.name.endswith("_dwconv")
     )
     config = {
-        "num_classes": int(names["head_conv"].filters),
+        "num_classes": int(names["head_conv"].filters) // int(names["stem_conv"].strides[0]) ** 2,
         "widths": widths,
         "expansion": expanded / widths[0],
         "dmres_scales": scales,
         "upsampling": names["dec0_up"].interpolation,
     }
     stem_stride = int(names["stem_conv"].strides[0])
+    if stem_stride != 1 and type(names["head_conv"]).__name__ == "Conv2DTranspose":
+        raise ValueError(
+            f"model {model.name!r} is a fast variant with the transposed-conv head of "
+            "mininet-tf before the sub-pixel head (#18); this version cannot rebuild it: "
+            "retrain it with --architecture mininet_fast"
+        )
     if stem_stride != 1:  # only the fast variant records it: older cards stay as they are
         config["stem_stride"] = stem_stride
     return config

@@ -156,15 +156,16 @@ def test_mode_exports_and_agrees_with_keras(exports, model_path, mode):
 
 
 def test_fast_variant_exports_fully_int8_and_agrees_with_keras(tmp_path_factory, tmp_path):
-    """The fast variant's strided stem and transposed-conv head convert: float32 equals Keras,
-    int8 is integer-only (TRANSPOSE_CONV included) and its masks agree with Keras."""
+    """The fast variant's strided stem and sub-pixel head convert: float32 equals Keras,
+    int8 is integer-only (DEPTH_TO_SPACE included) and its masks agree with Keras."""
     path = small_model(tmp_path_factory.getbasetemp(), build_mininet_fast)
     images = sample_images()
     for mode in ("float32", "int8"):
         card = ex.export(
             path, tmp_path / f"fast_{mode}.tflite", mode, size=(SIZE, SIZE), calib_samples=8
         )
-        assert card["ops"]["TRANSPOSE_CONV"] == 1, card["ops"]
+        assert card["ops"]["DEPTH_TO_SPACE"] == 1, card["ops"]
+        assert "TRANSPOSE_CONV" not in card["ops"], card["ops"]
         policy = InputPolicy.from_dict(card["input_policy"])
         reference = keras_probs(path, policy, images)
         segmenter = TFLiteSegmenter(tmp_path / f"fast_{mode}.tflite")

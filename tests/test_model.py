@@ -100,8 +100,13 @@ def _hand_built_graph(widths=(16, 24, 30, 40), expansion=2.0, scales=(1, 2), ste
         graph[f"dec{level}_concat"] = ((f"dec{level}_up", skips[level]), 0)
         x = expand_squeeze(f"dec{level}", f"dec{level}_concat", cin + widths[level], widths[level])
         cin = widths[level]
-    graph["head_conv"] = ((x,), (cin if stem_stride == 1 else 16 * cin) + 1)
-    graph["probabilities"] = (("head_conv",), 0)
+    if stem_stride == 1:
+        graph["head_conv"] = ((x,), cin + 1)
+        graph["probabilities"] = (("head_conv",), 0)
+    else:  # sub-pixel head: 1x1 conv to stride**2 logits, then depth-to-space
+        graph["head_conv"] = ((x,), stem_stride**2 * (cin + 1))
+        graph["head_shuffle"] = (("head_conv",), 0)
+        graph["probabilities"] = (("head_shuffle",), 0)
     return graph
 
 
@@ -196,16 +201,16 @@ def test_fast_variant_graph_and_parameters_equal_the_hand_built_network():
 
 def test_fast_variant_runs_the_network_at_half_resolution():
     """Known answer: at 2H x 2W the fast variant does the default's MACs at H x W, except the
-    head (1x1 conv, 16 MACs per half-resolution pixel, becomes a 4x4 transposed conv, 256)."""
+    head (1x1 conv to 1 channel, 16 MACs per half-resolution pixel, predicts 4 sub-pixels: 64)."""
     h, w = 64, 96
     default = count_macs(build_mininet(), h, w)
     fast_model = build_mininet_fast()
-    assert count_macs(fast_model, 2 * h, 2 * w) == default - h * w * 16 + h * w * 16 * 16
+    assert count_macs(fast_model, 2 * h, 2 * w) == default - h * w * 16 + h * w * 16 * 4
     assert required_multiple(fast_model) == 16
     assert required_multiple([16, 24, 30, 40], stem_stride=2) == 16
     y = fast_model.predict(np.zeros((1, 48, 80, 3), "float32"), verbose=0)
     assert y.shape == (1, 48, 80, 1)
-    assert model_config(fast_model)["stem_stride"] == 2
+    assert model_config(fast_model) == {**model_config(build_mininet()), "stem_stride": 2}
     assert "stem_stride" not in model_config(build_mininet())  # older cards stay valid
     rebuilt = rebuild_at_size(fast_model, 32, 32)
     assert rebuilt.name == "mininet_fast" and rebuilt.get_layer("stem_conv").strides == (2, 2)
@@ -318,3 +323,14 @@ def test_tf_keras_graph_takes_the_keras3_weights_and_agrees(model, tmp_path):
     names = json.loads(out.strip().splitlines()[-1])
     assert names == [layer.name for layer in m.layers]
     np.testing.assert_allclose(np.load(tmp_path / "y.npy"), m.predict(x, verbose=0), atol=1e-5)
+
+
+def test_fast_variant_with_the_old_transposed_head_is_refused_with_a_reason():
+    """Fast models saved before the sub-pixel head cannot be rebuilt for export: say so."""
+    old = build_mininet_fast()
+    layers = keras.layers
+    x = old.get_layer("dec0_out").output
+    x = layers.Conv2DTranspose(1, 4, strides=2, padding="same", name="head_conv")(x)
+    old = keras.Model(old.input, layers.Activation("sigmoid", name="probabilities")(x))
+    with pytest.raises(ValueError, match="transposed-conv head.*retrain"):
+        model_config(old)

@@ -79,6 +79,32 @@ def test_qat_masks_agree_with_keras(qat, model_path):
     assert agree >= 0.99
 
 
+def test_fast_variant_qat_is_full_int8_with_depth_to_space(tmp_path_factory, tmp_path):
+    """The sub-pixel head goes through tfmot (a custom layer with no quantiser of its own) and
+    converts to an integer DEPTH_TO_SPACE whose masks agree with the float model."""
+    from mininet_tf.model import build_mininet_fast
+
+    model_path = small_model(tmp_path_factory.getbasetemp(), build_mininet_fast)
+    out = tmp_path / "fast_qat.tflite"
+    card = qt.quantize(
+        model_path, out, size=(SIZE, SIZE), eval_dataset="synthetic", verbose=0, **TINY
+    )
+    ops = card["ops"]
+    assert ops["DEPTH_TO_SPACE"] == 1 and "TRANSPOSE_CONV" not in ops, ops
+    assert set(card["activation_types"]) <= {"INT8", "UINT8"} and "DEQUANTIZE" not in ops
+    policy = InputPolicy.from_dict(card["input_policy"])
+    images = sample_images()
+    reference = keras_probs(model_path, policy, images)
+    segmenter = TFLiteSegmenter(out, threshold=0.5)
+    agree = np.mean(
+        [
+            ((segmenter.predict(i) >= 0.5) == (r >= 0.5)).mean()
+            for i, r in zip(images, reference, strict=True)
+        ]
+    )
+    assert agree >= 0.99
+
+
 def test_qat_card(qat, model_path):
     out, card = qat
     assert json.loads(out.with_suffix(".json").read_text()) == json.loads(json.dumps(card))
