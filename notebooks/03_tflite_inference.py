@@ -78,9 +78,11 @@ check_versions(("tensorflow", "keras", "numpy", "pillow", "ai-edge-litert"), REP
 # %% [markdown]
 # ## Parameters
 #
-# `MODEL` is a shipped model, `mininet_<MODEL>.tflite` in `tflite/models/`: `isic2017_int8`
-# (the default: skin lesions, trained on ISIC-2017 images from many clinics), `isic2017_float16`,
-# `isic2017_fast_int8` (the fast variant: same data, half-resolution network), `ph2_int8`, `ph2_float16` (skin lesions, one clinic), `drive_int8`, `drive_float16` (retinal
+# `MODEL` is a shipped model, `mininet_<MODEL>.tflite` in `tflite/models/`: `isic2017_fast_int8`
+# (the default: skin lesions, trained on ISIC-2017 images from many clinics; the fast variant,
+# half-resolution network), `isic2017_fast_float16`, `isic2017_int8`, `isic2017_float16` (the
+# full-resolution Mini-Net on the same data), `ph2_int8`, `ph2_float16` (skin lesions, one
+# clinic), `drive_int8`, `drive_float16` (retinal
 # vessels), `monuseg_int8`, `monuseg_float16` (nuclei); or the path of any `.tflite` exported
 # by `mininet_tf.export` (its card `.json` beside it).
 # `IMAGE_PATH` is your image (PNG, JPEG, TIFF...); in Colab set `UPLOAD_IMAGE = True` to upload
@@ -88,7 +90,9 @@ check_versions(("tensorflow", "keras", "numpy", "pillow", "ai-edge-litert"), REP
 
 # %% tags=["parameters"]
 SMOKE = False  # True: CI run (a stand-in model is made only if the shipped one is missing)
-MODEL = "isic2017_int8"  # shipped name (tflite/models/mininet_<MODEL>.tflite) or a .tflite path
+MODEL = (
+    "isic2017_fast_int8"  # shipped name (tflite/models/mininet_<MODEL>.tflite) or a .tflite path
+)
 IMAGE_PATH = None  # your image; None: a synthetic sample
 UPLOAD_IMAGE = False  # Colab: upload the image
 THRESHOLD = None  # None: the threshold in the model card

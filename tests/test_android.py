@@ -44,7 +44,7 @@ TOOLS = ANDROID / "tools"
 # Overridable to try the generator on another int8 export without touching tflite/models/.
 SHIPPED_MODEL = Path(
     os.environ.get(
-        "MININET_ANDROID_MODEL", ROOT / "tflite" / "models" / "mininet_isic2017_int8.tflite"
+        "MININET_ANDROID_MODEL", ROOT / "tflite" / "models" / "mininet_isic2017_fast_int8.tflite"
     )
 )
 FRAMEWORK_RES = Path("/usr/share/android-framework-res/framework-res.apk")
@@ -196,7 +196,7 @@ def test_project_layout_and_pins():
         assert artifact in toml
     app_build = (APP / "build.gradle.kts").read_text()
     # The bundled model defaults to the ISIC-2017 export; -PmininetModel picks another one.
-    assert re.search(r'\?: "mininet_isic2017_int8"', app_build), "default bundled model"
+    assert re.search(r'\?: "mininet_isic2017_fast_int8"', app_build), "default bundled model"
     assert '"$bundledModel.tflite"' in app_build and '"$bundledModel.json"' in app_build
     assert (
         "BuildConfig.MODEL_ASSET"

@@ -269,8 +269,8 @@ def test_tflite_inference_notebook_shows_the_models_mask(kernel, tmp_path):
     from .test_tflite_runtime import overlay_outline
 
     seconds = _execute("03_tflite_inference", kernel, tmp_path)
-    sample = tmp_path / "inputs" / "sample_lesions.png"  # the default model is isic2017_int8
-    segmenter = TFLiteSegmenter(ROOT / "tflite" / "models" / "mininet_isic2017_int8.tflite")
+    sample = tmp_path / "inputs" / "sample_lesions.png"  # the default model is isic2017_fast_int8
+    segmenter = TFLiteSegmenter(ROOT / "tflite" / "models" / "mininet_isic2017_fast_int8.tflite")
     image = np.asarray(Image.open(sample).convert("RGB"))
     pred = segmenter.predict(image) >= segmenter.threshold
     mask = np.asarray(Image.open(tmp_path / "sample_lesions_mask.png")) > 0

@@ -10,7 +10,7 @@ import {
 import * as core from './mininet_core.js';
 
 const WASM_DIR = './node_modules/@litertjs/core/wasm/';
-const DEFAULT_MODEL = 'models/mininet_isic2017_int8.tflite';
+const DEFAULT_MODEL = 'models/mininet_isic2017_fast_int8.tflite';
 /** Longest side processed; larger photos are downscaled (Pillow-exact bilinear) first. */
 const MAX_SIDE = 2048;
 /** Larger images are refused before processing (memory on phones). */

@@ -9,7 +9,7 @@ plugins {
 // The model bundled into the APK, a file stem in tflite/models/: the ISIC-2017 int8 model
 // (trained on 1400 dermoscopy images from many clinics) unless -PmininetModel=mininet_ph2_int8
 // (100 images from one clinic) is given.
-val bundledModel: String = (findProperty("mininetModel") as String?) ?: "mininet_isic2017_int8"
+val bundledModel: String = (findProperty("mininetModel") as String?) ?: "mininet_isic2017_fast_int8"
 
 android {
     namespace = "dev.mininet.demo"
@@ -80,8 +80,8 @@ abstract class CopyModelAssets : DefaultTask() {
             if (!file.isFile) {
                 throw GradleException(
                     "$file is missing. Export the int8 model first (python -m mininet_tf.quantize " +
-                        "--model mininet_tf/pretrained/mininet_isic2017.keras --out " +
-                        "tflite/models/mininet_isic2017_int8.tflite) - see android_demo/README.md."
+                        "--model mininet_tf/pretrained/mininet_isic2017_fast.keras --out " +
+                        "tflite/models/mininet_isic2017_fast_int8.tflite) - see android_demo/README.md."
                 )
             }
             file.copyTo(File(out, file.name), overwrite = true)
@@ -92,7 +92,7 @@ abstract class CopyModelAssets : DefaultTask() {
 // The repository's model folder, one level above this Gradle project.
 val modelDir: File = rootProject.file("../tflite/models")
 val copyModelAssets = tasks.register<CopyModelAssets>("copyModelAssets") {
-    description = "Copies the bundled model (default mininet_isic2017_int8.tflite) and its JSON " +
+    description = "Copies the bundled model (default mininet_isic2017_fast_int8.tflite) and its JSON " +
         "card from tflite/models/ into the assets."
     modelFiles.from(File(modelDir, "$bundledModel.tflite"), File(modelDir, "$bundledModel.json"))
     outputDir.set(layout.buildDirectory.dir("generated/modelAssets"))

@@ -1,7 +1,7 @@
 """Golden files for the Android app's pure-Kotlin core (`dev.mininet.demo.core`).
 
     python android_demo/tools/make_goldens.py \
-        [--model tflite/models/mininet_isic2017_int8.tflite] \
+        [--model tflite/models/mininet_isic2017_fast_int8.tflite] \
         [--out android_demo/app/src/test/resources/golden]
 
 Python runs the int8 model on small synthetic dermoscopy images
@@ -39,7 +39,7 @@ sys.path.insert(0, str(REPO / "tflite"))
 
 import pillow_resample  # noqa: E402
 
-DEFAULT_MODEL = REPO / "tflite" / "models" / "mininet_isic2017_int8.tflite"
+DEFAULT_MODEL = REPO / "tflite" / "models" / "mininet_isic2017_fast_int8.tflite"
 DEFAULT_OUT = REPO / "android_demo" / "app" / "src" / "test" / "resources" / "golden"
 FORMAT = "mininet_android.golden/1"
 

@@ -2,7 +2,7 @@
 //
 //   node web_demo/tests/browser_check.mjs CONFIG.json
 //
-// CONFIG: {baseUrl, outDir, chromium, sample, huge, nonImage, y4m, float16Model, fastModel, corruptModel,
+// CONFIG: {baseUrl, outDir, chromium, sample, huge, nonImage, y4m, float16Model, otherInt8Model, corruptModel,
 //          scenarios?: [names], extraArgs?: [chromium flags],
 //          live?: {frames, warmup, variants: [{name, query}]}}
 // One browser process (launched with Chromium's fake camera) runs every scenario in a fresh
@@ -151,9 +151,11 @@ const scenarios = {
     return config.float16Model ? otherModel(config.float16Model, 'float16') : { skipped: 'no float16 model' };
   },
 
-  // The fast variant's int8 file (half-resolution network, TRANSPOSE_CONV head), same image.
-  async fast() {
-    return config.fastModel ? otherModel(config.fastModel, 'fast') : { skipped: 'no fast-variant model' };
+  // The default architecture's int8 file (the page's other int8 option), same image.
+  async other_int8() {
+    return config.otherInt8Model
+      ? otherModel(config.otherInt8Model, 'other_int8')
+      : { skipped: 'no other int8 model' };
   },
 
   // A photo larger than the page's limit: downscaled with a notice.
