@@ -252,6 +252,7 @@ def test_load_arrays_and_augment_validation(tmp_path):
         "dermoscopy",
         "dermoscopy_field",
         "histology",
+        "histology_hed",
         "none",
     }
     assert Augment.preset("default") == Augment()
@@ -329,7 +330,7 @@ def _photometric_sample(aug: Augment, seed: int):
 
     rng = np.random.default_rng(seed)
     image = tf.constant(rng.uniform(40, 200, (24, 24, 3)).astype(np.float32))
-    seeds = tf.random.experimental.stateless_split(tf.constant([seed, 1], tf.int64), 14)
+    seeds = tf.random.experimental.stateless_split(tf.constant([seed, 1], tf.int64), 16)
     return image.numpy(), pipeline._photometric(aug, image, seeds).numpy()
 
 
@@ -354,6 +355,51 @@ def test_channel_gain_scales_each_channel_within_range():
     # ... within [0.8, 1.2], drawn independently per channel.
     assert ratios.min() >= 0.8 - 1e-5 and ratios.max() <= 1.2 + 1e-5
     assert np.ptp(ratios, axis=0).min() > 0.1 and not np.allclose(ratios[:, 0], ratios[:, 1])
+
+
+def _stained(stains):
+    """RGB [0, 255] pixels with the given H, E, DAB densities (Ruifrok & Johnston mixing)."""
+    from mininet_tf.data.pipeline import RGB_FROM_HED
+
+    return 255.0 * np.exp(np.log(1e-6) * np.asarray(stains) @ RGB_FROM_HED)
+
+
+def test_hed_jitter_scales_each_stain_density_independently():
+    """Known answer: a pixel of densities (H, E, DAB) = (0.30, 0.20, 0.05) with the H density
+    scaled by 1.5 and the E density shifted by 0.1 is the pixel of (0.45, 0.30, 0.05); scale
+    1 and bias 0 return the image."""
+    import tensorflow as tf
+
+    from mininet_tf.data.pipeline import hed_jitter
+
+    pixel = _stained([[0.30, 0.20, 0.05]]).astype("float32")
+    same = hed_jitter(tf.constant(pixel), tf.ones(3), tf.zeros(3)).numpy()
+    np.testing.assert_allclose(same, pixel, atol=1e-2)
+    moved = hed_jitter(tf.constant(pixel), tf.constant([1.5, 1.0, 1.0]), tf.constant([0, 0.1, 0]))
+    np.testing.assert_allclose(moved.numpy(), _stained([[0.45, 0.30, 0.05]]), atol=1e-2)
+
+
+def test_hed_augmentation_follows_its_probability_and_the_preset_uses_it():
+    none = Augment.none()
+    assert not none.replace(hed=0.0).photometric and none.replace(hed=1.0).photometric
+    image = _stained(np.random.default_rng(0).uniform(0.05, 0.6, (24, 24, 3))).astype("float32")
+    changes = []
+    for seed in range(8):
+        import tensorflow as tf
+
+        from mininet_tf.data import pipeline
+
+        seeds = tf.random.experimental.stateless_split(tf.constant([seed, 1], tf.int64), 16)
+        aug = none.replace(hed=1.0, hed_sigma=0.2, hed_bias=0.0)
+        out = pipeline._photometric(aug, tf.constant(image), seeds).numpy()
+        assert out.min() >= 0 and out.max() <= 255
+        changes.append(np.abs(out - image).mean())
+    assert min(changes) > 0.5  # every draw moved the stains ...
+    assert np.ptp(changes) > 0.5  # ... by a different amount
+    preset = Augment.preset("histology_hed")
+    assert preset.hed > 0 and preset.replace(hed=0.0) == Augment.preset("histology")
+    with pytest.raises(ValueError, match="hed_sigma"):
+        Augment(hed_sigma=1.5)
 
 
 def test_capture_degradations_follow_their_probabilities():

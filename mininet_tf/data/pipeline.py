@@ -86,6 +86,13 @@ class Augment:
         gamma_range: gamma exponent on ``image / 255``.
         channel_gain: per-channel gain (white balance / colour cast of another camera), each of
             R, G, B multiplied by a factor uniform in ``[1 - channel_gain, 1 + channel_gain]``.
+    Stain (histology; its own probability, before the colour transforms):
+        hed: probability of an HED stain jitter (Tellez et al. 2018, "H&E stain augmentation"):
+            the image is unmixed into haematoxylin, eosin and DAB optical densities
+            (Ruifrok & Johnston's matrix, as `skimage.color.rgb2hed`), each density scaled by
+            a factor uniform in ``[1 - hed_sigma, 1 + hed_sigma]`` and shifted by up to
+            ``hed_bias``, then mixed back: the stain-intensity variation between labs and
+            scanners, which hue and saturation shifts only approximate.
     Capture degradations (each with its own probability, after the colour transforms):
         blur: probability of a Gaussian blur (defocus, motion-free) with sigma uniform in
             ``blur_sigma_range`` pixels.
@@ -112,6 +119,9 @@ class Augment:
     hue: float = 0.02
     gamma_range: tuple[float, float] = (0.85, 1.2)
     channel_gain: float = 0.0
+    hed: float = 0.0
+    hed_sigma: float = 0.05
+    hed_bias: float = 0.05
     blur: float = 0.0
     blur_sigma_range: tuple[float, float] = (0.3, 1.5)
     vignette: float = 0.0
@@ -147,6 +157,11 @@ class Augment:
             )
         if self.noise_std < 0:
             raise ValueError(f"Augment.noise_std must be >= 0, got {self.noise_std}")
+        if not 0.0 <= self.hed_sigma < 1.0 or self.hed_bias < 0:
+            raise ValueError(
+                f"Augment.hed_sigma must be in [0, 1) and hed_bias >= 0, got "
+                f"{self.hed_sigma}, {self.hed_bias}"
+            )
 
     @classmethod
     def preset(cls, name: str) -> Augment:
@@ -194,6 +209,7 @@ class Augment:
     def photometric(self) -> bool:
         return (
             self.colour
+            or (self.hed > 0 and (self.hed_sigma > 0 or self.hed_bias > 0))
             or self.blur > 0
             or (self.vignette > 0 and self.vignette_strength > 0)
             or (self.noise > 0 and self.noise_std > 0)
@@ -201,7 +217,7 @@ class Augment:
 
 
 _PROBABILITIES = ("flip_horizontal", "flip_vertical", "rotate90", "rotation", "scale", "jitter")
-_PROBABILITIES += ("color", "blur", "vignette", "noise")
+_PROBABILITIES += ("color", "hed", "blur", "vignette", "noise")
 
 #: Modality presets for `Augment.preset`. Fundus: orientation matters little but the disc is
 #: round and illumination varies; dermoscopy: any orientation, varied zoom and colour;
@@ -269,6 +285,10 @@ PRESETS: dict[str, dict] = {
         color=0.0,
     ),
 }
+
+# H&E from other labs and scanners: the histology preset plus HED stain jitter at Tellez et al.'s
+# "HED-light" strength (sigma 0.05, bias 0.05) on most samples.
+PRESETS["histology_hed"] = dict(PRESETS["histology"], hed=0.8, hed_sigma=0.05, hed_bias=0.05)
 
 # Dermoscopy photographed elsewhere: the dermoscopy geometry, wider zoom, and the colour, focus,
 # lens shading and sensor noise of other devices and clinics (docs/pipeline.md).
@@ -530,6 +550,28 @@ def _colour(aug: Augment, image, seeds):
     return tf.clip_by_value(x, 0.0, 1.0) * 255.0
 
 
+#: Ruifrok & Johnston's stain vectors (rows: haematoxylin, eosin, DAB in RGB optical density),
+#: the matrix of `skimage.color.rgb2hed`; its inverse unmixes.
+RGB_FROM_HED = np.array([[0.65, 0.70, 0.29], [0.07, 0.99, 0.11], [0.27, 0.57, 0.78]])
+HED_FROM_RGB = np.linalg.inv(RGB_FROM_HED)
+#: skimage's optical-density scale: log(1e-6), so densities are about [0, 1].
+_LOG_ADJUST = math.log(1e-6)
+
+
+def hed_jitter(image, scale, bias):
+    """Scale and shift the H, E and DAB densities of a float32 [0, 255] RGB image (..., 3).
+
+    ``scale`` and ``bias`` are (3,) tensors; scale 1 and bias 0 return the image (up to float
+    rounding). Unlike `skimage.color.rgb2hed` the densities are not clipped at 0, so the
+    round trip is exact.
+    """
+    rgb = tf.maximum(image / 255.0, 1e-6)
+    stains = tf.tensordot(tf.math.log(rgb) / _LOG_ADJUST, HED_FROM_RGB.astype("float32"), 1)
+    stains = stains * scale + bias
+    log_rgb = tf.tensordot(stains * _LOG_ADJUST, RGB_FROM_HED.astype("float32"), 1)
+    return tf.clip_by_value(tf.exp(log_rgb) * 255.0, 0.0, 255.0)
+
+
 #: Half-width of the Gaussian blur kernel: covers 3 sigma of the largest default sigma.
 _BLUR_RADIUS = 5
 
@@ -561,6 +603,11 @@ def _photometric(aug: Augment, image, seeds):
     """Colour transforms (probability ``aug.color``), then the capture degradations, each
     with its own probability, on a float32 [0, 255] image."""
     x = image
+    if aug.hed > 0 and (aug.hed_sigma > 0 or aug.hed_bias > 0):
+        draws = tf.random.stateless_uniform([2, 3], seeds[14], -1.0, 1.0)
+        scale, bias = 1.0 + aug.hed_sigma * draws[0], aug.hed_bias * draws[1]
+        stained = lambda: hed_jitter(x, scale, bias)  # noqa: E731
+        x = tf.cond(_chance(seeds[15], aug.hed), stained, lambda: x)
     if aug.colour:
         x = tf.cond(_chance(seeds[0], aug.color), lambda: _colour(aug, x, seeds[1:7]), lambda: x)
     if aug.blur > 0:
@@ -627,7 +674,7 @@ def _train_sample(image, mask, fov, coords, seed, *, patch_size, augment, foregr
         image, mask, fov = _warp_window(image, mask, fov, m, offset, out_h, out_w)
 
     if augment is not None and augment.photometric:
-        image = tf.where(fov > 0, _photometric(augment, image, seeds[14:28]), image)
+        image = tf.where(fov > 0, _photometric(augment, image, seeds[14:30]), image)
     image = tf.reshape(image, tf.stack([out_h, out_w, 3]))
     if patch_size:
         image.set_shape([patch_size, patch_size, 3])
