@@ -14,13 +14,12 @@ import argparse
 import json
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from quality import RECIPES  # noqa: E402
+from quality import RECIPES, train_and_score  # noqa: E402
 
 ALPHAS = (0.0, 0.25, 0.5, 0.75, 1.0)
 
@@ -39,7 +38,6 @@ def main() -> None:
     args = parser.parse_args()
 
     from mininet_tf.config import TrainConfig
-    from mininet_tf.train import train
 
     recipe = dict(RECIPES[args.dataset])
     recipe["epochs"] = max(1, round(recipe["epochs"] * args.budget))
@@ -53,21 +51,7 @@ def main() -> None:
                 out=str(Path(tmp) / f"a{alpha}"),
                 verbose=0,
             ).validate()
-            started = time.time()
-            report = train(cfg)
-            card = json.loads((Path(cfg.out) / "best.json").read_text())
-            rows.append(
-                {
-                    "alpha": alpha,
-                    "val_best_f1": card["val_best"],
-                    "val_threshold": card["val_threshold"],
-                    "val_f1_at_0.5": card["val_f1@0.5"],
-                    "val_auc": card["val_auc"],
-                    "best_epoch": card["epoch"],
-                    "seconds": time.time() - started,
-                    "epochs": report["epochs_run"],
-                }
-            )
+            rows.append({"alpha": alpha, **train_and_score(cfg, "f1")})
             print(json.dumps(rows[-1]), flush=True)
     result = {
         "dataset": args.dataset,

@@ -19,13 +19,12 @@ import argparse
 import json
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from quality import RECIPES  # noqa: E402
+from quality import RECIPES, train_and_score  # noqa: E402
 
 
 def labelled_pool(dataset: str, data_dir: str) -> list:
@@ -69,7 +68,6 @@ def main(argv=None) -> None:
     from mininet_lite.files import atomic_write_json
     from mininet_tf.config import TrainConfig
     from mininet_tf.data.records import write_manifest
-    from mininet_tf.train import train
 
     recipe = dict(RECIPES[args.dataset])
     recipe["epochs"] = max(1, round(recipe["epochs"] * args.budget))
@@ -97,23 +95,9 @@ def main(argv=None) -> None:
                     out=str(Path(tmp) / f"fold{f}_{preset}"),
                     verbose=0,
                 ).validate()
-                started = time.time()
-                report = train(cfg)
-                card = json.loads((Path(cfg.out) / "best.json").read_text())
-                rows.append(
-                    {
-                        "fold": f,
-                        "preset": preset,
-                        "held_out": [r.id for r in held_out],
-                        "val_best_dice": card["val_best"],
-                        "val_threshold": card["val_threshold"],
-                        "val_dice_at_0.5": card["val_f1@0.5"],
-                        "val_auc": card["val_auc"],
-                        "best_epoch": card["epoch"],
-                        "epochs": report["epochs_run"],
-                        "seconds": time.time() - started,
-                    }
-                )
+                held = [r.id for r in held_out]
+                scores = train_and_score(cfg, "dice")
+                rows.append({"fold": f, "preset": preset, "held_out": held, **scores})
                 print(json.dumps(rows[-1]), flush=True)
 
     summary = {}

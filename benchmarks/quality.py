@@ -115,6 +115,26 @@ def macs_per_pixel(cfg) -> float:
     return count_macs(build_model(cfg), 256, 256) / (256 * 256)
 
 
+def train_and_score(cfg, metric: str = "f1") -> dict:
+    """Train ``cfg`` and return its validation figures from the run's card (for ablations):
+    ``val_best_<metric>`` (best threshold), ``val_threshold``, ``val_<metric>_at_0.5``,
+    ``val_auc``, ``best_epoch``, ``seconds`` and ``epochs``."""
+    from mininet_tf.train import train
+
+    started = time.time()
+    report = train(cfg)
+    card = json.loads((Path(cfg.out) / "best.json").read_text())
+    return {
+        f"val_best_{metric}": card["val_best"],
+        "val_threshold": card["val_threshold"],
+        f"val_{metric}_at_0.5": card["val_f1@0.5"],
+        "val_auc": card["val_auc"],
+        "best_epoch": card["epoch"],
+        "seconds": time.time() - started,
+        "epochs": report["epochs_run"],
+    }
+
+
 def reused_report(stage_dir: Path, cfg) -> dict | None:
     """The finished run in ``stage_dir`` if its saved options are this recipe's, else None.
 

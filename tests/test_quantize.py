@@ -43,6 +43,22 @@ def qat(model_path, tmp_path_factory):
     return out, card
 
 
+def mask_agreement(tflite_path, card, model_path) -> float:
+    """Mean share of pixels where the int8 file's and the Keras model's masks (at 0.5) agree."""
+    policy = InputPolicy.from_dict(card["input_policy"])
+    images = sample_images()
+    reference = keras_probs(model_path, policy, images)
+    segmenter = TFLiteSegmenter(tflite_path, threshold=0.5)
+    return float(
+        np.mean(
+            [
+                ((segmenter.predict(i) >= 0.5) == (r >= 0.5)).mean()
+                for i, r in zip(images, reference, strict=True)
+            ]
+        )
+    )
+
+
 def test_parent_process_never_imports_tfmot(qat):
     assert "tensorflow_model_optimization" not in sys.modules
     assert "tf_keras" not in sys.modules
@@ -66,17 +82,7 @@ def test_qat_file_is_full_int8_with_rescale_as_depthwise(qat):
 
 def test_qat_masks_agree_with_keras(qat, model_path):
     out, card = qat
-    policy = InputPolicy.from_dict(card["input_policy"])
-    images = sample_images()
-    reference = keras_probs(model_path, policy, images)
-    segmenter = TFLiteSegmenter(out, threshold=0.5)
-    agree = np.mean(
-        [
-            ((segmenter.predict(i) >= 0.5) == (r >= 0.5)).mean()
-            for i, r in zip(images, reference, strict=True)
-        ]
-    )
-    assert agree >= 0.99
+    assert mask_agreement(out, card, model_path) >= 0.99
 
 
 def test_fast_variant_qat_is_full_int8_with_depth_to_space(tmp_path_factory, tmp_path):
@@ -92,17 +98,7 @@ def test_fast_variant_qat_is_full_int8_with_depth_to_space(tmp_path_factory, tmp
     ops = card["ops"]
     assert ops["DEPTH_TO_SPACE"] == 1 and "TRANSPOSE_CONV" not in ops, ops
     assert set(card["activation_types"]) <= {"INT8", "UINT8"} and "DEQUANTIZE" not in ops
-    policy = InputPolicy.from_dict(card["input_policy"])
-    images = sample_images()
-    reference = keras_probs(model_path, policy, images)
-    segmenter = TFLiteSegmenter(out, threshold=0.5)
-    agree = np.mean(
-        [
-            ((segmenter.predict(i) >= 0.5) == (r >= 0.5)).mean()
-            for i, r in zip(images, reference, strict=True)
-        ]
-    )
-    assert agree >= 0.99
+    assert mask_agreement(out, card, model_path) >= 0.99
 
 
 def test_qat_card(qat, model_path):
