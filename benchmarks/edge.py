@@ -8,9 +8,9 @@ For the pretrained `mininet_tf/pretrained/mininet_<dataset>.keras` (or ``--model
 1. Exports float32, float16, dynamic and int8 (post-training) at the card's export size, and
    runs quantization-aware training (`mininet_tf.quantize`, ``--qat-epochs`` x
    ``--qat-steps``) for the QAT int8 file; every file's card holds its test metrics.
-2. Quality on the test split the quality benchmark uses (DRIVE official test, PH2 and MoNuSeg
-   own test splits): Keras float with its own card policy (= the quality benchmark) and with
-   the export geometry (the tiles the `.tflite` files see), and every `.tflite` file.
+2. Quality on the split the quality benchmark reported (the test split: DRIVE's official one,
+   PH2's own; validation for a model trained on all its labelled data, MoNuSeg): Keras float
+   with its own card policy (= the quality benchmark) and with the export geometry (the tiles the `.tflite` files see), and every `.tflite` file.
 3. Latency at 256x256, 512x512 (and DRIVE's native 584x565, run as 584x568): Keras float
    (graph-mode `tf.function`, and eager calls as `KerasSegmenter` makes them), and every
    `.tflite` on LiteRT and (if ``--tflite-runtime-python`` names a Python with tflite-runtime)
@@ -212,22 +212,21 @@ def measure_group(entries, spec: dict, rounds: int, burst_runs: int, burst_secon
 # === Benchmark ===
 
 
+def evaluated_split(card: dict) -> str:
+    """The split the quality benchmark reported the model on: "test", or "val" for a model
+    trained on every labelled image but validation (an empty test list in its split file)."""
+    return card.get("benchmark", {}).get("evaluated_split", "test")
+
+
 def quality_rows(model_path, files: dict, data_dir, dataset, export_policy) -> list[dict]:
     """Test-split quality of the Keras model (two geometries) and of every `.tflite`."""
     from mininet_lite.fundus import with_fov_width
-    from mininet_tf.data import get_split
+    from mininet_tf.data import get_split, split_options
     from mininet_tf.evaluate import evaluate_records
     from mininet_tf.inference import KerasSegmenter
 
     card = json.loads(Path(model_path).with_suffix(".json").read_text())
-    config = card.get("config", {})
-    records = get_split(
-        dataset,
-        data_dir,
-        "test",
-        val_fraction=config.get("val_fraction", 0.2),
-        seed=config.get("seed", 0),
-    )
+    records = get_split(dataset, data_dir, evaluated_split(card), **split_options(card["config"]))
     rows = []
     keys = ("f1", "dice", "iou", "auc", "sensitivity", "specificity")
     for label, policy in (("keras float (card policy)", None), ("keras float", export_policy)):
@@ -284,7 +283,12 @@ def run(args) -> dict:
 
     # --- 1. export every mode at the export size (cards hold test metrics) ---
     files = {}
-    common = dict(eval_dataset=dataset, eval_data_dir=args.data_dir, overwrite=True)
+    common = dict(
+        eval_dataset=dataset,
+        eval_data_dir=args.data_dir,
+        eval_split=evaluated_split(card),
+        overwrite=True,
+    )
     for mode in PTQ_MODES:
         label = "int8 PTQ" if mode == "int8" else mode
         path = work / f"mininet_{name}_{mode}{'_ptq' if mode == 'int8' else ''}.tflite"
@@ -434,6 +438,7 @@ def run(args) -> dict:
         "command": " ".join(["python", "benchmarks/edge.py", *sys.argv[1:]]),
         "model": str(model_path),
         "export_size": list(size),
+        "evaluated_split": evaluated_split(card),
         "qat": json.loads(qat_path.with_suffix(".json").read_text())["qat"],
         "quality": quality,
         "latency": latency,
@@ -462,7 +467,8 @@ def run(args) -> dict:
 
 
 def markdown(result: dict) -> str:
-    lines = [f"#### {result['dataset']}: quality on the test split", ""]
+    split = result.get("evaluated_split", "test")
+    lines = [f"#### {result['dataset']}: quality on the {split} split", ""]
     lines += [
         "| model | file | bytes | threshold | F1 (=Dice) | IoU | AUC | per-image F1 | dF1 vs Keras |",
         "|---|---|---:|---:|---:|---:|---:|---:|---:|",

@@ -232,7 +232,7 @@ def run(job: dict) -> dict:
     import tf_keras
 
     from mininet_tf.config import TrainConfig
-    from mininet_tf.data import get_split
+    from mininet_tf.data import get_split, split_options
     from mininet_tf.losses import CombinedLoss
     from mininet_tf.train import make_train_dataset
 
@@ -242,7 +242,7 @@ def run(job: dict) -> dict:
     train_cfg = job["train"]
     known = set(TrainConfig.__dataclass_fields__)
     cfg = TrainConfig(**{k: v for k, v in train_cfg.items() if k in known}).validate()
-    split_kwargs = {"val_fraction": cfg.val_fraction, "seed": cfg.seed}
+    split_kwargs = split_options(cfg.to_dict())
     train_records = get_split(cfg.dataset, cfg.data_dir, "train", **split_kwargs)
     val_records = get_split(cfg.dataset, cfg.data_dir, "val", **split_kwargs)
     data_cfg = TrainConfig(**{**cfg.to_dict(), "seed": int(job["seed"]) + 104729}).validate()

@@ -26,6 +26,9 @@ class TrainConfig:
     dataset: str = "synthetic"  # a loader name (see mininet_tf.data.DATASETS) or "manifest"
     data_dir: str | None = None  # dataset root; for "manifest", a folder of train/val/test.csv
     val_fraction: float = 0.2  # share of the training split carved out for validation
+    # datasets without an official split: "shipped" (splits/<dataset>.json), the name of
+    # another shipped split file (e.g. "monuseg_all"), or a JSON path
+    split_file: str = "shipped"
     # --- run ---
     out: str = "runs/mininet"  # run directory (created; an existing one needs --resume)
     seed: int = 0
@@ -128,6 +131,10 @@ HELP = {
     "train/val/test.csv",
     "val_fraction": "share of the training split carved out for validation (checkpoint and "
     "threshold selection) when the dataset has no validation split",
+    "split_file": "for datasets without an official split (stare, chase_db1, isic2017, ph2, "
+    "monuseg): 'shipped' (mininet_tf/data/splits/<dataset>.json), the name of another shipped "
+    "split file (monuseg_all: all 30 MoNuSeg training tiles, no test), or a JSON path "
+    '{"train": [ids], "val": [ids], "test": [ids]}',
     "out": "run directory; created, and an existing non-empty one is refused (see --resume)",
     "seed": "seed of the split carving, patch sampling, augmentation and weights",
     "resume": "continue the interrupted run in --out with its saved options",

@@ -24,6 +24,7 @@ from mininet_lite.fundus import add_fov_argument, with_fov_width
 from mininet_lite.tiling import tta_passes
 from mininet_tf.cli import exits_on_user_error
 from mininet_tf.cli import progress as show_progress
+from mininet_tf.config import HELP
 from mininet_tf.data.records import DataError
 
 
@@ -114,6 +115,7 @@ def evaluate(
     save_predictions: str | Path | None = None,
     val_fraction: float = 0.2,
     seed: int = 0,
+    split_file: str = "shipped",
     threads: int | None = None,
     overwrite: bool = False,
     progress: bool = False,
@@ -123,13 +125,19 @@ def evaluate(
 ) -> dict:
     """Evaluate ``model`` on one split of a dataset; optionally write the JSON report.
     ``tta``: test-time flip averaging (None, "flip", "flip4"; `mininet_lite.tiling`);
-    ``fov_width``: vessel-scale normalisation (None, "auto" or pixels; `mininet_lite.fundus`)."""
-    from mininet_tf.data import get_split
+    ``fov_width``: vessel-scale normalisation (None, "auto" or pixels; `mininet_lite.fundus`);
+    ``split_file``: which split definition (`mininet_tf.config.TrainConfig.split_file`)."""
+    from mininet_tf.data import get_split, split_options
     from mininet_tf.inference import load_segmenter
 
     segmenter = load_segmenter(model, threshold=threshold, threads=threads, verify=verify, tta=tta)
     segmenter = with_fov_width(segmenter, fov_width)
-    records = get_split(dataset, data_dir, split, val_fraction=val_fraction, seed=seed)
+    options = {"val_fraction": val_fraction, "seed": seed, "split_file": split_file}
+    records = get_split(dataset, data_dir, split, **split_options(options))
+    if not records:
+        raise DataError(
+            f"{dataset} at {data_dir}: split {split!r} is empty (split file {split_file!r})"
+        )
     if json_path is not None and Path(json_path).exists() and not overwrite:
         raise FileExistsError(f"{json_path}: exists; refusing to overwrite (pass --overwrite)")
     result = evaluate_records(
@@ -172,6 +180,7 @@ def main(argv=None) -> int:
     parser.add_argument("--save-predictions", help="folder for probability/mask/overlay PNGs")
     parser.add_argument("--val-fraction", type=float, default=0.2)
     parser.add_argument("--seed", type=int, default=0, help="seed of the validation carve")
+    parser.add_argument("--split-file", default="shipped", help=HELP["split_file"])
     parser.add_argument("--verbose", action="store_true", help="show TensorFlow's native logs too")
     parser.add_argument("--threads", type=int, help="TFLite interpreter threads")
     parser.add_argument("--overwrite", action="store_true", help="replace existing outputs")
@@ -194,6 +203,7 @@ def main(argv=None) -> int:
         save_predictions=args.save_predictions,
         val_fraction=args.val_fraction,
         seed=args.seed,
+        split_file=args.split_file,
         threads=args.threads,
         overwrite=args.overwrite,
         progress=True,

@@ -139,7 +139,11 @@ def resolve_data(card: dict, dataset: str | None, data_dir: str | None) -> tuple
     dataset = dataset or card.get("dataset")
     if data_dir is None and dataset == card.get("dataset"):
         data_dir = config.get("data_dir")
-    kwargs = {"val_fraction": config.get("val_fraction", 0.2), "seed": config.get("seed", 0)}
+    from mininet_tf.data import split_options
+
+    kwargs = split_options(config)
+    if dataset != card.get("dataset"):  # the card's split file is its own dataset's
+        kwargs.pop("split_file", None)
     return dataset, data_dir, kwargs
 
 

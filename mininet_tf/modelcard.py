@@ -151,6 +151,7 @@ def build_card(
             "train_split": "train",
             "validation_split": "val",
             "val_fraction": config.get("val_fraction"),
+            "split_file": config.get("split_file", "shipped"),
             "seed": config.get("seed"),
             "train_images": source_card.get("train_images"),
             "val_images": source_card.get("val_images"),

@@ -51,13 +51,13 @@ from mininet_tf.rundir import (
 
 def load_splits(cfg: TrainConfig) -> dict:
     """train/val/test records for the configured dataset (test may be empty)."""
-    from mininet_tf.data import get_split
+    from mininet_tf.data import get_split, split_options
 
     splits = {}
     for split in ("train", "val", "test"):
         try:
             splits[split] = get_split(
-                cfg.dataset, cfg.data_dir, split, val_fraction=cfg.val_fraction, seed=cfg.seed
+                cfg.dataset, cfg.data_dir, split, **split_options(cfg.to_dict())
             )
         except DataError:
             if split != "test":

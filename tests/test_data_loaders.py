@@ -10,7 +10,7 @@ import warnings
 import numpy as np
 import pytest
 
-from mininet_tf.data import DATASETS, get_split, write_manifest
+from mininet_tf.data import DATASETS, get_split, split_options, write_manifest
 from mininet_tf.data.io import DataWarning, read_fov, read_image, read_mask, read_record
 from mininet_tf.data.matching import SPLITS_DIR, carve_val, load_split_file, seeded_three_way
 from mininet_tf.data.records import DataError, Record
@@ -467,6 +467,36 @@ def test_monuseg_flat_shipped_split_and_test_folder(tmp_path):
     assert counts("monuseg", tmp_path / "b") == {"train": 2, "val": 1, "test": 1, "all": 4}
 
 
+def test_monuseg_all_split_file_trains_on_every_tile_but_validation(tmp_path):
+    """``split_file="monuseg_all"`` (the shipped model's): the 6 test tiles move into train,
+    validation stays the shipped split's, nothing is left to test on; with an official test
+    set the loader tests on it and the split file does not apply."""
+    fx.make_monuseg_flat(tmp_path / "a")
+    shipped = json.loads((SPLITS_DIR / "monuseg.json").read_text())
+    kw = dict(split_file="monuseg_all")
+    assert counts("monuseg", tmp_path / "a", **kw) == {"train": 26, "val": 4, "test": 0, "all": 30}
+    assert ids(get_split("monuseg", tmp_path / "a", "val", **kw)) == shipped["val"]
+    train = set(ids(get_split("monuseg", tmp_path / "a", "train", **kw)))
+    assert train == set(shipped["train"]) | set(shipped["test"])
+    fx.make_monuseg_flat(tmp_path / "b", shipped["train"][:5], test_ids=["TCGA-9"])
+    assert counts("monuseg", tmp_path / "b", **kw)["test"] == 1
+
+
+def test_split_file_by_name_path_or_a_clear_error(tmp_path):
+    fx.make_monuseg_flat(tmp_path / "a")
+    path = tmp_path / "mine.json"
+    path.write_text(json.dumps({"train": fx.shipped_ids("monuseg")[:29], "test": ["TCGA-X"]}))
+    with pytest.warns(DataWarning):  # an id of the file is missing: seeded split instead
+        get_split("monuseg", tmp_path / "a", "train", split_file=str(path))
+    with pytest.raises(DataError, match="not a shipped split.*monuseg_all"):
+        get_split("monuseg", tmp_path / "a", "train", split_file="nope")
+    with pytest.raises(DataError, match="official split and takes no split file"):
+        get_split("drive", tmp_path, "train", split_file="monuseg_all")
+    assert split_options({"seed": 3}) == {"val_fraction": 0.2, "seed": 3}
+    options = split_options({"split_file": "monuseg_all", "val_fraction": 0.1, "seed": 0})
+    assert options == {"val_fraction": 0.1, "seed": 0, "split_file": "monuseg_all"}
+
+
 @pytest.mark.parametrize("where", ["", "MoNuSegTestData"])
 def test_monuseg_official_test_data_alone(tmp_path, where):
     """Evaluating needs only the official test folder (tif + xml), given or as a subfolder."""
@@ -672,6 +702,7 @@ def test_carve_val_rules():
     [
         ("ph2", (100, 20, 40)),
         ("monuseg", (20, 4, 6)),
+        ("monuseg_all", (26, 4, 0)),
         ("stare", (10, 0, 10)),
         ("chase_db1", (20, 0, 8)),
     ],

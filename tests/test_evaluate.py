@@ -17,10 +17,13 @@ from mininet_lite.tiling import (
     with_tta,
 )
 from mininet_tf.data import get_split
+from mininet_tf.data.matching import SPLITS_DIR
+from mininet_tf.data.records import DataError
 from mininet_tf.evaluate import evaluate, evaluate_records
 from mininet_tf.inference import KerasSegmenter, load_segmenter, write_card
 from mininet_tf.model import build_mininet, rebuild_at_size
 
+from . import fixtures_data as fx
 from .test_train import _env
 
 POLICY = InputPolicy(mode="tile", size=(64, 64), overlap=8, multiple=4)
@@ -363,3 +366,16 @@ def test_undefined_metrics_are_null_in_strict_json_with_a_warning(models, tmp_pa
     assert saved["pooled"]["sensitivity"] is None  # no positive pixel: undefined
     assert saved["pooled"]["auc"] is None  # one class only
     assert saved["pooled"]["specificity"] is not None
+
+
+def test_split_file_selects_the_split_and_an_empty_split_is_a_clear_error(models, tmp_path):
+    """``split_file`` picks which images a split holds; a split file that leaves nothing to
+    test on (the all-tiles MoNuSeg model's) is an error naming the split, not an empty report."""
+    fx.make_monuseg_flat(tmp_path / "m", fx.shipped_ids("monuseg"))
+    shipped = json.loads((SPLITS_DIR / "monuseg.json").read_text())
+    result = evaluate(
+        models / "m.keras", "monuseg", tmp_path / "m", "val", split_file="monuseg_all"
+    )
+    assert [r["id"] for r in result["images"]] == shipped["val"]
+    with pytest.raises(DataError, match="split 'test' is empty.*monuseg_all"):
+        evaluate(models / "m.keras", "monuseg", tmp_path / "m", "test", split_file="monuseg_all")

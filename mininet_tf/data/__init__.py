@@ -84,7 +84,25 @@ def get_split(name: str, data_dir: str | Path, split: str, **kwargs) -> list[Rec
         raise DataError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}")
     if split not in SPLITS:
         raise DataError(f"unknown split {split!r}; choose one of {', '.join(SPLITS)}")
+    if kwargs.get("split_file", "shipped") != "shipped" and key not in SPLIT_FILE_DATASETS:
+        raise DataError(
+            f"dataset {name!r} has an official split and takes no split file (got "
+            f"{kwargs['split_file']!r}); split files apply to {', '.join(SPLIT_FILE_DATASETS)}"
+        )
     return DATASETS[key](data_dir, split, **kwargs)
+
+
+#: Loaders whose train/val/test come from a split file (``split_file="shipped"``: theirs).
+SPLIT_FILE_DATASETS = ("stare", "chase_db1", "isic2017", "ph2", "monuseg")
+
+
+def split_options(config: dict) -> dict:
+    """The `get_split` keyword arguments a training configuration (`TrainConfig.to_dict`, or
+    a card's ``config``) implies: ``val_fraction``, ``seed`` and, when set, ``split_file``."""
+    options = {"val_fraction": config.get("val_fraction", 0.2), "seed": config.get("seed", 0)}
+    if config.get("split_file", "shipped") != "shipped":
+        options["split_file"] = config["split_file"]
+    return options
 
 
 __all__ = [
@@ -92,6 +110,7 @@ __all__ = [
     "SPLITS",
     "DataError",
     "Record",
+    "SPLIT_FILE_DATASETS",
     "get_split",
     "load_manifest_split",
     "read_manifest",

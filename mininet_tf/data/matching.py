@@ -320,6 +320,22 @@ def shipped_split_path(dataset: str) -> Path:
     return SPLITS_DIR / f"{dataset}.json"
 
 
+def split_file_path(dataset: str, split_file: str | Path) -> Path:
+    """``"shipped"``: the dataset's own split file; the name of another shipped split file
+    (``splits/<name>.json``, e.g. ``"monuseg_all"``); otherwise a path."""
+    if str(split_file) == "shipped":
+        return shipped_split_path(dataset)
+    name = str(split_file)
+    if "/" not in name and "\\" not in name and not name.endswith(".json"):
+        if not (SPLITS_DIR / f"{name}.json").is_file():
+            shipped = sorted(p.stem for p in SPLITS_DIR.glob("*.json"))
+            raise DataError(
+                f"split file {name!r}: not a shipped split ({', '.join(shipped)}) nor a .json path"
+            )
+        return SPLITS_DIR / f"{name}.json"
+    return Path(split_file).expanduser()
+
+
 def split_by_definition(
     records: Sequence[Record],
     *,
@@ -332,8 +348,10 @@ def split_by_definition(
 ) -> dict[str, list[Record] | None]:
     """Parts (train / val / test; val None = carve later) from a split definition.
 
-    ``split_file="shipped"`` uses ``splits/<dataset>.json``; a path uses that file; None a
-    seeded split (`seeded_three_way`). The definition is used when every id it lists is
+    ``split_file="shipped"`` uses ``splits/<dataset>.json``; the name of another shipped split
+    file or a path uses that file (`split_file_path`); None a seeded split
+    (`seeded_three_way`). A definition with an empty test list trains on everything else: the
+    final model of a recipe chosen before, with nothing left to test on. The definition is used when every id it lists is
     present; otherwise a seeded split is used, with a `DataWarning`. Present ids the
     definition does not list are left out of train/val/test (warned; they stay in "all").
     """
@@ -343,7 +361,7 @@ def split_by_definition(
                 records, test_fraction=test_fraction, val_fraction=val_fraction, seed=seed
             )
         )
-    path = shipped_split_path(dataset) if str(split_file) == "shipped" else Path(split_file)
+    path = split_file_path(dataset, split_file)
     definition = load_split_file(path)
     by_id = {r.id: r for r in records}
     listed = [i for ids in definition.values() for i in ids]
