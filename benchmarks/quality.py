@@ -301,6 +301,7 @@ def main() -> None:
     parser.add_argument(
         "--precision", choices=("float32", "mixed_bfloat16"), help="override the recipe"
     )
+    parser.add_argument("--seed", type=int, help="override the training seed (run-to-run spread)")
     parser.add_argument(
         "--reuse-run",
         action="store_true",
@@ -316,8 +317,9 @@ def main() -> None:
             ("patch_size", args.patch_size),
             ("fov_width", args.fov_width),
             ("precision", args.precision),
+            ("seed", args.seed),
         )
-        if v
+        if v is not None
     }
     if args.architecture == "unet":
         from mininet_tf.baselines import DEFAULT_UNET_WIDTHS
