@@ -52,6 +52,9 @@ class TrainConfig:
     weight_decay: float = 0.0  # adamw only
     # --- loss: loss = alpha * (dice + jaccard) / 2 + (1 - alpha) * bce ---
     loss_alpha: float = 0.5
+    # exponential moving average of the weights (e.g. 0.999): validated, selected and shipped
+    # instead of the raw weights; None = off
+    ema_momentum: float | None = None
     # --- model ---
     # mininet | mininet_fast (half-resolution variant) | unet (mininet_tf.baselines)
     architecture: str = "mininet"
@@ -94,6 +97,8 @@ class TrainConfig:
             raise ValueError(f"learning_rate must be >= 0, got {self.learning_rate}")
         if not self.weight_decay >= 0.0:
             raise ValueError(f"weight_decay must be >= 0, got {self.weight_decay}")
+        if self.ema_momentum is not None and not 0.0 < self.ema_momentum < 1.0:
+            raise ValueError(f"ema_momentum must be in (0, 1), got {self.ema_momentum}")
         if not 0.0 <= self.loss_alpha <= 1.0:
             raise ValueError(f"loss_alpha must be in [0, 1], got {self.loss_alpha}")
         from mininet_tf.data.pipeline import PRESETS
@@ -154,6 +159,8 @@ HELP = {
     "lr_schedule": "constant, or cosine (decays to 1%% of the rate over all steps)",
     "weight_decay": "decoupled weight decay (adamw only)",
     "loss_alpha": "loss = alpha * (Dice + Jaccard) / 2 + (1 - alpha) * BCE, alpha in [0, 1]",
+    "ema_momentum": "keep an exponential moving average of the weights with this momentum "
+    "(e.g. 0.999) and validate, select and ship it instead of the raw weights; off by default",
     "architecture": "mininet; mininet_fast (the same blocks at half resolution, a strided stem "
     "and a sub-pixel depth-to-space head: 4x fewer MACs); or unet (the U-Net baseline)",
     "widths": "channels per resolution level, shallow to deep (the last is the bottleneck)",

@@ -156,9 +156,12 @@ def load_initial_weights(model, path: str | Path) -> None:
 
 
 def float32_copy(model, cfg: TrainConfig):
-    """``model`` itself when it computes in float32, else the same graph built with float32
-    layers sharing nothing but a copy of its (float32) weights: what is evaluated and shipped."""
-    if all(layer.dtype_policy.name == "float32" for layer in model.layers):
+    """``model`` itself when it computes in float32 (and no weight average is kept), else the
+    same graph built with float32 layers sharing nothing but a copy of its (float32) weights:
+    what is evaluated and shipped."""
+    if cfg.ema_momentum is None and all(
+        layer.dtype_policy.name == "float32" for layer in model.layers
+    ):
         return model
     previous = keras.config.dtype_policy()
     keras.config.set_dtype_policy("float32")
@@ -166,8 +169,24 @@ def float32_copy(model, cfg: TrainConfig):
         twin = build_model(cfg)
     finally:
         keras.config.set_dtype_policy(previous)
-    twin.set_weights(model.get_weights())
+    twin.set_weights(scored_weights(model, cfg))
     return twin
+
+
+def scored_weights(model, cfg: TrainConfig) -> list:
+    """The weights validation scores and best.keras keeps: the model's own, or with
+    ``ema_momentum`` its trainable weights replaced by the optimizer's moving average (the
+    non-trainable BatchNorm statistics stay the model's, as in `keras.callbacks.SwapEMAWeights`)."""
+    if cfg.ema_momentum is None:
+        return model.get_weights()
+    optimizer = model.optimizer
+    averages = {
+        v.path: a
+        for v, a in zip(
+            optimizer._trainable_variables, optimizer._model_variables_moving_average, strict=True
+        )
+    }
+    return [keras.ops.convert_to_numpy(averages.get(w.path, w)) for w in model.weights]
 
 
 def compile_model(model, cfg: TrainConfig) -> None:
@@ -178,12 +197,14 @@ def compile_model(model, cfg: TrainConfig) -> None:
     lr = cfg.learning_rate
     if cfg.lr_schedule == "cosine":
         lr = keras.optimizers.schedules.CosineDecay(cfg.learning_rate, total_steps, alpha=0.01)
+    # A weight average is kept beside the weights (not swapped in): the Checkpointer scores it.
+    ema = dict(use_ema=cfg.ema_momentum is not None, ema_momentum=cfg.ema_momentum or 0.99)
     if cfg.optimizer == "adam":
-        optimizer = keras.optimizers.Adam(lr)
+        optimizer = keras.optimizers.Adam(lr, **ema)
     elif cfg.optimizer == "adamw":
-        optimizer = keras.optimizers.AdamW(lr, weight_decay=cfg.weight_decay)
+        optimizer = keras.optimizers.AdamW(lr, weight_decay=cfg.weight_decay, **ema)
     else:
-        optimizer = keras.optimizers.SGD(lr, momentum=0.9, nesterov=True)
+        optimizer = keras.optimizers.SGD(lr, momentum=0.9, nesterov=True, **ema)
     model.compile(
         optimizer=optimizer,
         loss=CombinedLoss.from_alpha(cfg.loss_alpha),
@@ -289,7 +310,7 @@ class Checkpointer(keras.callbacks.Callback):
         if self.twin is None:
             self.twin = float32_copy(self.model, self.cfg)
         elif self.twin is not self.model:
-            self.twin.set_weights(self.model.get_weights())
+            self.twin.set_weights(scored_weights(self.model, self.cfg))
         segmenter = KerasSegmenter(self.twin, policy=self.policy)
         if self.cfg.fov_width is not None:  # scored at the images' own size, as served
             segmenter = FovRescaled(segmenter, self.cfg.fov_width)

@@ -294,6 +294,25 @@ def test_augment_preset_option(tmp_path):
 
 
 @pytest.mark.slow
+def test_ema_selects_and_ships_the_weight_average(tmp_path):
+    """ema_momentum: best.keras holds the optimizer's moving average of the weights, not the
+    weights. Keras starts the average at the weights after the first step, so with a momentum
+    of nearly 1 a 3-step run ships (to rounding) the weights one step of training gives."""
+    options = dict(TINY, epochs=1, lr_schedule="constant")
+    train(out=str(tmp_path / "ema"), verbose=0, ema_momentum=1 - 1e-9, **options)
+    train(out=str(tmp_path / "one"), verbose=0, **{**options, "steps_per_epoch": 1})
+    ema = keras.models.load_model(tmp_path / "ema" / "best.keras", compile=False)
+    raw = keras.models.load_model(tmp_path / "ema" / "last.keras", compile=False)
+    one = keras.models.load_model(tmp_path / "one" / "best.keras", compile=False)
+    for w, w_one in zip(ema.trainable_weights, one.trainable_weights, strict=True):
+        np.testing.assert_allclose(np.asarray(w), np.asarray(w_one), atol=1e-6, err_msg=w.path)
+    pairs = zip(ema.trainable_weights, raw.trainable_weights, strict=True)
+    moved = [not np.allclose(a, b) for a, b in pairs]
+    assert sum(moved) > len(moved) // 2  # the raw weights took two more steps
+    with pytest.raises(ValueError, match="ema_momentum"):
+        TrainConfig(ema_momentum=1.0).validate()
+
+
 def test_init_from_starts_from_the_given_weights(tiny_run, tmp_path):
     source, _ = tiny_run
     # Zero epochs are not allowed; one step at a rate of 0 keeps the copied weights untouched.
