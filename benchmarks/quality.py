@@ -302,6 +302,7 @@ def main() -> None:
         "--precision", choices=("float32", "mixed_bfloat16"), help="override the recipe"
     )
     parser.add_argument("--seed", type=int, help="override the training seed (run-to-run spread)")
+    parser.add_argument("--ema-momentum", type=float, help="override: keep a weight average")
     parser.add_argument(
         "--reuse-run",
         action="store_true",
@@ -318,6 +319,7 @@ def main() -> None:
             ("fov_width", args.fov_width),
             ("precision", args.precision),
             ("seed", args.seed),
+            ("ema_momentum", args.ema_momentum),
         )
         if v is not None
     }
