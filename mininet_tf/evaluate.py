@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +26,7 @@ from mininet_lite.tiling import tta_passes
 from mininet_tf.cli import exits_on_user_error
 from mininet_tf.cli import progress as show_progress
 from mininet_tf.config import HELP
+from mininet_tf.data.io import DataWarning
 from mininet_tf.data.records import DataError
 
 
@@ -131,12 +133,23 @@ def evaluate(
     from mininet_tf.inference import load_segmenter
 
     segmenter = load_segmenter(model, threshold=threshold, threads=threads, verify=verify, tta=tta)
+    card = getattr(segmenter, "card", None) or {}
     segmenter = with_fov_width(segmenter, fov_width)
     options = {"val_fraction": val_fraction, "seed": seed, "split_file": split_file}
     records = get_split(dataset, data_dir, split, **split_options(options))
     if not records:
         raise DataError(
             f"{dataset} at {data_dir}: split {split!r} is empty (split file {split_file!r})"
+        )
+    seen = trained_on(card, dataset, data_dir, records)
+    if seen:
+        warnings.warn(
+            f"{len(seen)} of the {len(records)} images of split {split!r} are in the training "
+            f"split of {model} (its card: dataset {dataset!r}, split file "
+            f"{card_split_file(card)!r}), e.g. {', '.join(seen[:3])}: these figures are not a "
+            "test of it",
+            DataWarning,
+            stacklevel=2,
         )
     if json_path is not None and Path(json_path).exists() and not overwrite:
         raise FileExistsError(f"{json_path}: exists; refusing to overwrite (pass --overwrite)")
@@ -162,6 +175,30 @@ def evaluate(
     if json_path is not None:
         atomic_write_json(Path(json_path), result, indent=2)
     return result
+
+
+def card_split_file(card: dict) -> str:
+    """The split file a model was trained with, from its card (Keras or `.tflite`)."""
+    config = card.get("config") or {}
+    return config.get("split_file", (card.get("training_data") or {}).get("split_file", "shipped"))
+
+
+def trained_on(card: dict, dataset: str, data_dir, records) -> list[str]:
+    """Ids of ``records`` in the training split the model's card names (same dataset, its own
+    split file): a model trained on every labelled image (``monuseg_all``) evaluated on the
+    shipped split's test images, say. Empty when the card does not say."""
+    from mininet_tf.data import get_split, split_options
+
+    config = card.get("config") or {}
+    training = card.get("training_data") or {}
+    if config.get("dataset", training.get("dataset")) != dataset:
+        return []
+    options = split_options({**training, **config, "split_file": card_split_file(card)})
+    try:
+        train = {r.id for r in get_split(dataset, data_dir, "train", **options)}
+    except DataError:
+        return []
+    return sorted(r.id for r in records if r.id in train)
 
 
 @exits_on_user_error()

@@ -1,8 +1,10 @@
 """`mininet_tf.evaluate`: full-resolution metrics for .keras and .tflite, outputs, errors."""
 
 import json
+import shutil
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -17,6 +19,7 @@ from mininet_lite.tiling import (
     with_tta,
 )
 from mininet_tf.data import get_split
+from mininet_tf.data.io import DataWarning
 from mininet_tf.data.matching import SPLITS_DIR
 from mininet_tf.data.records import DataError
 from mininet_tf.evaluate import evaluate, evaluate_records
@@ -379,3 +382,15 @@ def test_split_file_selects_the_split_and_an_empty_split_is_a_clear_error(models
     assert [r["id"] for r in result["images"]] == shipped["val"]
     with pytest.raises(DataError, match="split 'test' is empty.*monuseg_all"):
         evaluate(models / "m.keras", "monuseg", tmp_path / "m", "test", split_file="monuseg_all")
+
+    # A model whose card says it trained on monuseg_all, scored on the shipped split's test
+    # tiles (its training images): the report is made, with a warning naming the overlap.
+    shutil.copy(models / "m.keras", tmp_path / "all.keras")
+    card = json.loads((models / "m.json").read_text())
+    card["config"] = {"dataset": "monuseg", "split_file": "monuseg_all", "seed": 0}
+    write_card(tmp_path / "all.keras", card)
+    with pytest.warns(DataWarning, match="6 of the 6 images of split 'test' are in the training"):
+        evaluate(tmp_path / "all.keras", "monuseg", tmp_path / "m", "test")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DataWarning)  # val is not training data: no warning
+        evaluate(tmp_path / "all.keras", "monuseg", tmp_path / "m", "val")
