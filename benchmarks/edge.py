@@ -10,7 +10,8 @@ For the pretrained `mininet_tf/pretrained/mininet_<dataset>.keras` (or ``--model
    ``--qat-steps``) for the QAT int8 file; every file's card holds its test metrics.
 2. Quality on the split the quality benchmark reported (the test split: DRIVE's official one,
    PH2's own; validation for a model trained on all its labelled data, MoNuSeg): Keras float
-   with its own card policy (= the quality benchmark) and with the export geometry (the tiles the `.tflite` files see), and every `.tflite` file.
+   with its own card policy (= the quality benchmark) and with the export geometry (the tiles
+   the `.tflite` files see), and every `.tflite` file.
 3. Latency at 256x256, 512x512 (and DRIVE's native 584x565, run as 584x568): Keras float
    (graph-mode `tf.function`, and eager calls as `KerasSegmenter` makes them), and every
    `.tflite` on LiteRT and (if ``--tflite-runtime-python`` names a Python with tflite-runtime)
@@ -226,7 +227,9 @@ def quality_rows(model_path, files: dict, data_dir, dataset, export_policy) -> l
     from mininet_tf.inference import KerasSegmenter
 
     card = json.loads(Path(model_path).with_suffix(".json").read_text())
-    records = get_split(dataset, data_dir, evaluated_split(card), **split_options(card["config"]))
+    records = get_split(
+        dataset, data_dir, evaluated_split(card), **split_options(card.get("config", {}))
+    )
     rows = []
     keys = ("f1", "dice", "iou", "auc", "sensitivity", "specificity")
     for label, policy in (("keras float (card policy)", None), ("keras float", export_policy)):

@@ -204,15 +204,18 @@ def run(
     segmenter = with_fov_width(KerasSegmenter(run_dir / "best.keras"), None)
     # A split file with an empty test list trains on everything but validation: then only
     # the validation figures (which also chose checkpoint and threshold) can be reported.
+    options = split_options(cfg.to_dict())
     evaluated_split = "test"
-    test_records = get_split(cfg.dataset, data_dir, "test", **split_options(cfg.to_dict()))
+    test_records = get_split(cfg.dataset, data_dir, "test", **options)
     if not test_records:
         evaluated_split = "val"
-        test_records = get_split(cfg.dataset, data_dir, "val", **split_options(cfg.to_dict()))
+        test_records = get_split(cfg.dataset, data_dir, "val", **options)
     started = time.time()
     test = evaluate_records(segmenter, test_records)
     eval_seconds = time.time() - started
     keys = ("f1", "dice", "iou", "auc", "sensitivity", "specificity", "accuracy", "mcc")
+    figures = {agg: {k: test[agg][k] for k in keys} for agg in ("pooled", "per_image")}
+    tested = evaluated_split == "test"
     result = {
         "dataset": dataset,
         "command": command
@@ -233,19 +236,10 @@ def run(
         "fov_width": segmenter.fov_width,
         "macs_per_pixel": macs_per_pixel(cfg),
         "evaluated_split": evaluated_split,
-        "test_images": len(test_records) if evaluated_split == "test" else 0,
+        "test_images": len(test_records) if tested else 0,
         "test_inference_images_per_second": len(test_records) / eval_seconds,
-        "test": {agg: {k: test[agg][k] for k in keys} for agg in ("pooled", "per_image")}
-        if evaluated_split == "test"
-        else None,
-        **(
-            {
-                "val_images": len(test_records),
-                "val": {agg: {k: test[agg][k] for k in keys} for agg in ("pooled", "per_image")},
-            }
-            if evaluated_split == "val"
-            else {}
-        ),
+        "test": figures if tested else None,
+        **({} if tested else {"val_images": len(test_records), "val": figures}),
         "conventions": test["conventions"],
         "machine": {"cpu_count": os.cpu_count(), "platform": platform.platform()},
     }

@@ -50,8 +50,9 @@ def main() -> None:
         }
         rows.append(row)
         print(
-            f"{split:<5} tta {tta or 'none':<5} F1 {row['pooled_f1']:.4f} AUC {row['pooled_auc']:.4f} "
-            f"per-image F1 {row['per_image_f1']:.4f}  {row['seconds_per_image']:.3f} s/image",
+            f"{split:<5} tta {tta or 'none':<5} F1 {row['pooled_f1']:.4f} "
+            f"AUC {row['pooled_auc']:.4f} per-image F1 {row['per_image_f1']:.4f}  "
+            f"{row['seconds_per_image']:.3f} s/image",
             flush=True,
         )
     out = Path(args.out or ROOT / "benchmarks" / "results" / f"tta_{args.dataset}.json")

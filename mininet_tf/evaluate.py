@@ -141,7 +141,7 @@ def evaluate(
         raise DataError(
             f"{dataset} at {data_dir}: split {split!r} is empty (split file {split_file!r})"
         )
-    seen = trained_on(card, dataset, data_dir, records)
+    seen = trained_on(card, dataset, data_dir, records, split_file)
     if seen:
         warnings.warn(
             f"{len(seen)} of the {len(records)} images of split {split!r} are in the training "
@@ -183,15 +183,18 @@ def card_split_file(card: dict) -> str:
     return config.get("split_file", (card.get("training_data") or {}).get("split_file", "shipped"))
 
 
-def trained_on(card: dict, dataset: str, data_dir, records) -> list[str]:
-    """Ids of ``records`` in the training split the model's card names (same dataset, its own
-    split file): a model trained on every labelled image (``monuseg_all``) evaluated on the
-    shipped split's test images, say. Empty when the card does not say."""
+def trained_on(card: dict, dataset: str, data_dir, records, split_file: str) -> list[str]:
+    """Ids of ``records`` (drawn with ``split_file``) in the training split the model's card
+    names, when it names another split file of the same dataset: a model trained on every
+    labelled image (``monuseg_all``) evaluated on the shipped split's test images, say. With
+    the same split file, train and test cannot overlap, so nothing is loaded."""
     from mininet_tf.data import get_split, split_options
 
     config = card.get("config") or {}
     training = card.get("training_data") or {}
     if config.get("dataset", training.get("dataset")) != dataset:
+        return []
+    if card_split_file(card) == split_file:
         return []
     options = split_options({**training, **config, "split_file": card_split_file(card)})
     try:

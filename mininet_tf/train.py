@@ -176,7 +176,8 @@ def float32_copy(model, cfg: TrainConfig):
 def scored_weights(model, cfg: TrainConfig) -> list:
     """The weights validation scores and best.keras keeps: the model's own, or with
     ``ema_momentum`` its trainable weights replaced by the optimizer's moving average (the
-    non-trainable BatchNorm statistics stay the model's, as in `keras.callbacks.SwapEMAWeights`)."""
+    non-trainable BatchNorm statistics stay the model's, as in
+    `keras.callbacks.SwapEMAWeights`)."""
     if cfg.ema_momentum is None:
         return model.get_weights()
     optimizer = model.optimizer

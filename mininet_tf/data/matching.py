@@ -351,9 +351,10 @@ def split_by_definition(
     ``split_file="shipped"`` uses ``splits/<dataset>.json``; the name of another shipped split
     file or a path uses that file (`split_file_path`); None a seeded split
     (`seeded_three_way`). A definition with an empty test list trains on everything else: the
-    final model of a recipe chosen before, with nothing left to test on. The definition is used when every id it lists is
-    present; otherwise a seeded split is used, with a `DataWarning`. Present ids the
-    definition does not list are left out of train/val/test (warned; they stay in "all").
+    final model of a recipe chosen before, with nothing left to test on. The definition is used
+    when every id it lists is present; otherwise a seeded split is used, with a `DataWarning`.
+    Present ids the definition does not list are left out of train/val/test (warned; they stay
+    in "all").
     """
     if split_file is None:
         return dict(
