@@ -299,6 +299,10 @@ def main() -> None:
     parser.add_argument("--seed", type=int, help="override the training seed (run-to-run spread)")
     parser.add_argument("--ema-momentum", type=float, help="override: keep a weight average")
     parser.add_argument(
+        "--augment-preset",
+        help="override the augmentation preset (ablations; data.pipeline.PRESETS)",
+    )
+    parser.add_argument(
         "--reuse-run",
         action="store_true",
         help="evaluate (and --ship) the finished run of this recipe in --out-dir/runs instead of "
@@ -315,6 +319,7 @@ def main() -> None:
             ("precision", args.precision),
             ("seed", args.seed),
             ("ema_momentum", args.ema_momentum),
+            ("augment_preset", args.augment_preset),
         )
         if v is not None
     }

@@ -251,6 +251,7 @@ def test_load_arrays_and_augment_validation(tmp_path):
         "fundus",
         "dermoscopy",
         "dermoscopy_field",
+        "dermoscopy_hair",
         "histology",
         "histology_hed",
         "none",
@@ -417,6 +418,58 @@ def test_capture_degradations_follow_their_probabilities():
         Augment(blur_sigma_range=(0.0, 1.0))
 
 
+def test_draw_hairs_known_answer():
+    """A straight 2-px hair from (4, 10) to (24, 10) covers rows 9-10 of columns 4-23 fully in
+    its colour and leaves every pixel 1.5 px or more away untouched; count 0 draws nothing."""
+    import tensorflow as tf
+
+    from mininet_tf.data.pipeline import MAX_HAIRS, draw_hairs
+
+    image = tf.fill([20, 40, 3], 200.0)
+    draws = np.zeros((MAX_HAIRS, 8), np.float32)
+    # start (0.1 W, 0.5 H), angle 0, length 0.5 of the longer side, no bend, darkest, opaque
+    draws[0] = [0.1, 0.5, 0.0, 0.5, 0.5, 0.0, 0.0, 1.0]
+    got = draw_hairs(image, tf.constant(draws), 1, (0.05, 0.05)).numpy()
+    colour = 0.04 * np.array([255.0, 205.0, 165.0])
+    np.testing.assert_allclose(got[9:11, 5:23], np.broadcast_to(colour, (2, 18, 3)), atol=1e-3)
+    untouched = np.ones((20, 40), bool)
+    untouched[8:12, 3:25] = False
+    assert (got[untouched] == 200.0).all()
+    assert (got[8] == 200.0).all() and (got[11] == 200.0).all()  # 1.5 px from the axis
+    nothing = draw_hairs(image, tf.constant(draws), 0, (0.05, 0.05)).numpy()
+    assert (nothing == 200.0).all()
+
+
+def test_hair_augmentation_draws_thin_dark_strands_and_follows_its_probability():
+    import tensorflow as tf
+
+    from mininet_tf.data import pipeline
+
+    none = Augment.none()
+    assert not none.photometric and none.replace(hair=1.0).photometric
+    image = tf.fill([64, 64, 3], 180.0)
+    covered = []
+    for seed in range(6):
+        seeds = tf.random.experimental.stateless_split(tf.constant([seed, 1], tf.int64), 19)
+        aug = none.replace(hair=1.0, hair_count=4)
+        out = pipeline._photometric(aug, image, seeds).numpy()
+        assert out.min() >= 0 and out.max() <= 180.0  # hairs only darken
+        changed = (out < 179.0).any(-1).mean()
+        covered.append(changed)
+    # every draw drew something, thin strands cover a small part of the image
+    assert min(covered) > 0.005 and max(covered) < 0.35
+    off = pipeline._photometric(none.replace(hair=0.0), image, seeds).numpy()
+    assert (off == 180.0).all()
+    field = Augment.preset("dermoscopy_hair")
+    assert field.hair > 0 and field.replace(hair=0.0) == Augment.preset("dermoscopy_field")
+    with pytest.raises(ValueError, match="hair_count"):
+        Augment(hair_count=0)
+    with pytest.raises(ValueError, match="hair_count"):
+        Augment(hair_count=pipeline.MAX_HAIRS + 1)
+    with pytest.raises(ValueError, match="hair_width_range"):
+        Augment(hair_width_range=(0.0, 0.01))
+
+
 def test_default_augmentation_stream_unchanged_by_new_options():
     """The field options (all off by default) leave the streams of the existing presets as
     they were, so the shipped models' recipes still reproduce: the per-sample seed split is a
@@ -428,7 +481,7 @@ def test_default_augmentation_stream_unchanged_by_new_options():
 
     seed = tf.constant([11, 4], tf.int64)
     old = tf.random.experimental.stateless_split(seed, num=24).numpy()  # the previous split
-    new = tf.random.experimental.stateless_split(seed, num=32).numpy()
+    new = tf.random.experimental.stateless_split(seed, num=35).numpy()
     np.testing.assert_array_equal(old, new[:24])
     aug = Augment()
     before, after = _photometric_sample(aug.replace(color=1.0), 9)

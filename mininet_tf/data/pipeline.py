@@ -100,6 +100,14 @@ class Augment:
             factor uniform in ``[1 - vignette_strength, 1]`` (lens shading, dermoscope rims).
         noise: probability of additive Gaussian sensor noise, standard deviation uniform in
             ``[0, noise_std]`` grey levels.
+    Occlusion (dermoscopy; its own probability, before the colour transforms, so the hairs
+    take the photograph's colour cast and blur):
+        hair: probability of drawing 1 to ``hair_count`` synthetic hairs: gently curved
+            (quadratic Bezier) dark-brown to black strands of length 20-80% of the longer side,
+            width uniform in ``hair_width_range`` (a fraction of the longer side, so the same
+            physical hair at any training size), anti-aliased, opacity 0.6-1. The mask is
+            unchanged: a hair over the lesion does not remove the lesion (the ISIC-2017
+            ground truth is drawn that way).
     A zero probability (or a degenerate range) disables a transform.
     """
 
@@ -128,6 +136,9 @@ class Augment:
     vignette_strength: float = 0.4
     noise: float = 0.0
     noise_std: float = 4.0
+    hair: float = 0.0
+    hair_count: int = 8
+    hair_width_range: tuple[float, float] = (0.002, 0.01)
 
     def __post_init__(self):
         for f in fields(self):
@@ -157,6 +168,14 @@ class Augment:
             )
         if self.noise_std < 0:
             raise ValueError(f"Augment.noise_std must be >= 0, got {self.noise_std}")
+        if not 1 <= int(self.hair_count) <= MAX_HAIRS or int(self.hair_count) != self.hair_count:
+            raise ValueError(
+                f"Augment.hair_count must be an integer in [1, {MAX_HAIRS}], got {self.hair_count}"
+            )
+        if self.hair_width_range[0] <= 0:
+            raise ValueError(
+                f"Augment.hair_width_range must be positive, got {self.hair_width_range}"
+            )
         if not 0.0 <= self.hed_sigma < 1.0 or self.hed_bias < 0:
             raise ValueError(
                 f"Augment.hed_sigma must be in [0, 1) and hed_bias >= 0, got "
@@ -213,11 +232,15 @@ class Augment:
             or self.blur > 0
             or (self.vignette > 0 and self.vignette_strength > 0)
             or (self.noise > 0 and self.noise_std > 0)
+            or self.hair > 0
         )
 
 
 _PROBABILITIES = ("flip_horizontal", "flip_vertical", "rotate90", "rotation", "scale", "jitter")
-_PROBABILITIES += ("color", "hed", "blur", "vignette", "noise")
+_PROBABILITIES += ("color", "hed", "blur", "vignette", "noise", "hair")
+
+#: Upper bound of `Augment.hair_count` (the drawing loop is unrolled over this many hairs).
+MAX_HAIRS = 16
 
 #: Modality presets for `Augment.preset`. Fundus: orientation matters little but the disc is
 #: round and illumination varies; dermoscopy: any orientation, varied zoom and colour;
@@ -310,6 +333,10 @@ PRESETS["dermoscopy_field"] = dict(
     noise=0.2,
     noise_std=5.0,
 )
+
+# The field preset with synthetic hairs (issue 13: hair is the commonest occluder in dermoscopy
+# from other clinics; the ISIC-2017 ablation in docs/benchmarks.md decides whether it is used).
+PRESETS["dermoscopy_hair"] = dict(PRESETS["dermoscopy_field"], hair=0.3, hair_count=8)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -599,10 +626,62 @@ def _vignette(image, strength):
     return image * (1.0 - strength * r2)[..., None]
 
 
+#: Line segments per hair (a quadratic Bezier curve sampled at this many + 1 points).
+_HAIR_SEGMENTS = 8
+
+
+def draw_hairs(image, draws, count, width_range):
+    """Draw ``count`` synthetic hairs on a float32 (H, W, 3) [0, 255] image.
+
+    ``draws``: (MAX_HAIRS, 8) uniforms in [0, 1) fixing each hair's start, direction, length,
+    bend, width, darkness and opacity (only the first ``count`` rows are drawn). Each hair is
+    the polyline through a quadratic Bezier curve; a pixel's coverage is its distance to the
+    polyline against half the width, anti-aliased over one pixel.
+    """
+    shape = tf.shape(image)
+    h, w = tf.cast(shape[0], tf.float32), tf.cast(shape[1], tf.float32)
+    side = tf.maximum(h, w)
+    ys, xs = tf.meshgrid(tf.range(h), tf.range(w), indexing="ij")
+    pixels = tf.reshape(tf.stack([xs, ys], -1), [-1, 1, 2]) + 0.5  # (HW, 1, 2) pixel centres
+    start = draws[:, 0:2] * tf.stack([w, h])
+    angle = draws[:, 2] * 2.0 * math.pi
+    length = (0.2 + 0.6 * draws[:, 3]) * side
+    direction = tf.stack([tf.cos(angle), tf.sin(angle)], -1)
+    normal = tf.stack([-direction[:, 1], direction[:, 0]], -1)
+    end = start + length[:, None] * direction
+    control = (start + end) / 2 + ((draws[:, 4] - 0.5) * 0.6 * length)[:, None] * normal
+    t = tf.linspace(0.0, 1.0, _HAIR_SEGMENTS + 1)[None, :, None]
+    points = (1 - t) ** 2 * start[:, None] + 2 * t * (1 - t) * control[:, None]
+    points += t**2 * end[:, None]  # (MAX_HAIRS, S + 1, 2)
+    lo, hi = width_range
+    widths = (lo + (hi - lo) * draws[:, 5]) * side
+    colour = (0.04 + 0.26 * draws[:, 6])[:, None] * tf.constant([255.0, 205.0, 165.0])  # brown
+    opacity = 0.6 + 0.4 * draws[:, 7]
+    x = tf.reshape(image, [-1, 3])
+    for k in range(MAX_HAIRS):
+        a, b = points[k, :-1][None], points[k, 1:][None]  # (1, S, 2)
+        ab = b - a
+        along = tf.reduce_sum((pixels - a) * ab, -1) / tf.maximum(tf.reduce_sum(ab * ab, -1), 1e-6)
+        nearest = a + tf.clip_by_value(along, 0.0, 1.0)[..., None] * ab
+        distance = tf.reduce_min(tf.norm(pixels - nearest, axis=-1), axis=1)  # (HW,)
+        cover = tf.clip_by_value(widths[k] / 2 + 0.5 - distance, 0.0, 1.0) * opacity[k]
+        cover *= tf.cast(k < count, tf.float32)
+        x = x * (1 - cover[:, None]) + colour[k] * cover[:, None]
+    return tf.reshape(x, shape)
+
+
 def _photometric(aug: Augment, image, seeds):
-    """Colour transforms (probability ``aug.color``), then the capture degradations, each
-    with its own probability, on a float32 [0, 255] image."""
+    """Hairs (probability ``aug.hair``), then the colour transforms (probability
+    ``aug.color``), then the capture degradations, each with its own probability, on a float32
+    [0, 255] image."""
     x = image
+    if aug.hair > 0:
+        draws = tf.random.stateless_uniform([MAX_HAIRS, 8], seeds[16])
+        count = tf.random.stateless_uniform(
+            [], seeds[17], 1, int(aug.hair_count) + 1, dtype=tf.int32
+        )
+        hairy = lambda: draw_hairs(x, draws, count, aug.hair_width_range)  # noqa: E731
+        x = tf.cond(_chance(seeds[18], aug.hair), hairy, lambda: x)
     if aug.hed > 0 and (aug.hed_sigma > 0 or aug.hed_bias > 0):
         draws = tf.random.stateless_uniform([2, 3], seeds[14], -1.0, 1.0)
         scale, bias = 1.0 + aug.hed_sigma * draws[0], aug.hed_bias * draws[1]
@@ -629,7 +708,7 @@ def _train_sample(image, mask, fov, coords, seed, *, patch_size, augment, foregr
     ``coords`` (K, 2) are the image's foreground pixels (row, col) for foreground-centred
     patches.
     """
-    seeds = tf.random.experimental.stateless_split(seed, num=32)
+    seeds = tf.random.experimental.stateless_split(seed, num=35)
     height, width = tf.shape(mask)[0], tf.shape(mask)[1]
     if patch_size:
         p = int(patch_size)
@@ -674,7 +753,7 @@ def _train_sample(image, mask, fov, coords, seed, *, patch_size, augment, foregr
         image, mask, fov = _warp_window(image, mask, fov, m, offset, out_h, out_w)
 
     if augment is not None and augment.photometric:
-        image = tf.where(fov > 0, _photometric(augment, image, seeds[14:30]), image)
+        image = tf.where(fov > 0, _photometric(augment, image, seeds[14:33]), image)
     image = tf.reshape(image, tf.stack([out_h, out_w, 3]))
     if patch_size:
         image.set_shape([patch_size, patch_size, 3])
