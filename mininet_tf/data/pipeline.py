@@ -657,16 +657,20 @@ def draw_hairs(image, draws, count, width_range):
     widths = (lo + (hi - lo) * draws[:, 5]) * side
     colour = (0.04 + 0.26 * draws[:, 6])[:, None] * tf.constant([255.0, 205.0, 165.0])  # brown
     opacity = 0.6 + 0.4 * draws[:, 7]
-    x = tf.reshape(image, [-1, 3])
-    for k in range(MAX_HAIRS):
+
+    def draw(k, x):
         a, b = points[k, :-1][None], points[k, 1:][None]  # (1, S, 2)
         ab = b - a
         along = tf.reduce_sum((pixels - a) * ab, -1) / tf.maximum(tf.reduce_sum(ab * ab, -1), 1e-6)
         nearest = a + tf.clip_by_value(along, 0.0, 1.0)[..., None] * ab
         distance = tf.reduce_min(tf.norm(pixels - nearest, axis=-1), axis=1)  # (HW,)
         cover = tf.clip_by_value(widths[k] / 2 + 0.5 - distance, 0.0, 1.0) * opacity[k]
-        cover *= tf.cast(k < count, tf.float32)
-        x = x * (1 - cover[:, None]) + colour[k] * cover[:, None]
+        return x * (1 - cover[:, None]) + colour[k] * cover[:, None]
+
+    x = tf.reshape(image, [-1, 3])
+    for k in range(MAX_HAIRS):
+        # Only the drawn hairs cost anything (the distance field is the augmentation's cost).
+        x = tf.cond(k < count, lambda k=k, x=x: draw(k, x), lambda x=x: x)
     return tf.reshape(x, shape)
 
 
