@@ -299,6 +299,12 @@ def main() -> None:
     parser.add_argument("--seed", type=int, help="override the training seed (run-to-run spread)")
     parser.add_argument("--ema-momentum", type=float, help="override: keep a weight average")
     parser.add_argument(
+        "--loss-alpha", type=float, help="override: loss = alpha * overlap + (1 - alpha) * BCE"
+    )
+    parser.add_argument(
+        "--foreground-fraction", type=float, help="override: share of foreground-centred patches"
+    )
+    parser.add_argument(
         "--augment-preset",
         help="override the augmentation preset (ablations; data.pipeline.PRESETS)",
     )
@@ -319,6 +325,8 @@ def main() -> None:
             ("precision", args.precision),
             ("seed", args.seed),
             ("ema_momentum", args.ema_momentum),
+            ("loss_alpha", args.loss_alpha),
+            ("foreground_fraction", args.foreground_fraction),
             ("augment_preset", args.augment_preset),
         )
         if v is not None
