@@ -48,6 +48,24 @@ def folds_of(records: list, k: int, seed: int) -> list[list]:
     return [[records[i] for i in sorted(order[f::k])] for f in range(k)]
 
 
+def fold_recipe(
+    dataset: str, budget: float, precision: str, steps_per_epoch: int | None = None
+) -> dict:
+    """The dataset's quality recipe as `TrainConfig` options for one fold's manifest run.
+
+    Shortened to ``budget`` of its epochs. What the folds decide is dropped: the dataset, its
+    split (file or validation fraction) and the augmentation preset under comparison.
+    """
+    recipe = dict(RECIPES[dataset])
+    recipe["epochs"] = max(1, round(recipe["epochs"] * budget))
+    recipe["precision"] = precision
+    if steps_per_epoch:
+        recipe["steps_per_epoch"] = steps_per_epoch
+    for drop in ("dataset", "split_file", "val_fraction", "augment_preset"):
+        recipe.pop(drop, None)
+    return recipe
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -69,13 +87,7 @@ def main(argv=None) -> None:
     from mininet_tf.config import TrainConfig
     from mininet_tf.data.records import write_manifest
 
-    recipe = dict(RECIPES[args.dataset])
-    recipe["epochs"] = max(1, round(recipe["epochs"] * args.budget))
-    recipe["precision"] = args.precision
-    if args.steps_per_epoch:
-        recipe["steps_per_epoch"] = args.steps_per_epoch
-    for drop in ("dataset", "val_fraction", "augment_preset"):
-        recipe.pop(drop, None)
+    recipe = fold_recipe(args.dataset, args.budget, args.precision, args.steps_per_epoch)
     pool = labelled_pool(args.dataset, args.data_dir)
     folds = folds_of(pool, args.folds, args.seed)
     rows = []

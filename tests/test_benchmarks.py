@@ -1,0 +1,35 @@
+"""The benchmark scripts' recipe plumbing (their figures are measured, not tested, here)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+
+import kfold  # noqa: E402
+from quality import RECIPES  # noqa: E402
+
+from mininet_tf.config import TrainConfig  # noqa: E402
+
+
+@pytest.mark.parametrize("dataset", sorted(RECIPES))
+def test_every_recipe_runs_on_kfold_manifests(dataset, tmp_path):
+    # A recipe's own split (e.g. MoNuSeg's split file) must not leak into the fold's manifest run.
+    recipe = kfold.fold_recipe(dataset, budget=0.2, precision="mixed_bfloat16")
+    cfg = TrainConfig(
+        **recipe,
+        dataset="manifest",
+        data_dir=str(tmp_path),
+        augment_preset="histology",
+        out=str(tmp_path / "run"),
+    ).validate()
+    assert cfg.dataset == "manifest"
+    assert cfg.epochs == max(1, round(RECIPES[dataset]["epochs"] * 0.2))
+    assert cfg.precision == "mixed_bfloat16"
+
+
+def test_fold_recipe_keeps_the_steps_override():
+    assert kfold.fold_recipe("monuseg", 1.0, "float32", steps_per_epoch=3)["steps_per_epoch"] == 3
