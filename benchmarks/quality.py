@@ -296,7 +296,12 @@ def main() -> None:
     parser.add_argument(
         "--precision", choices=("float32", "mixed_bfloat16"), help="override the recipe"
     )
-    parser.add_argument("--seed", type=int, help="override the training seed (run-to-run spread)")
+    parser.add_argument(
+        "--seed",
+        type=int,
+        help="override the training seed (run-to-run spread; the validation carve stays the "
+        "recipe's, --split-seed 0)",
+    )
     parser.add_argument("--ema-momentum", type=float, help="override: keep a weight average")
     parser.add_argument(
         "--loss-alpha", type=float, help="override: loss = alpha * overlap + (1 - alpha) * BCE"
@@ -324,6 +329,7 @@ def main() -> None:
             ("fov_width", args.fov_width),
             ("precision", args.precision),
             ("seed", args.seed),
+            ("split_seed", None if args.seed is None else RECIPES[args.dataset].get("seed", 0)),
             ("ema_momentum", args.ema_momentum),
             ("loss_alpha", args.loss_alpha),
             ("foreground_fraction", args.foreground_fraction),

@@ -32,6 +32,9 @@ class TrainConfig:
     # --- run ---
     out: str = "runs/mininet"  # run directory (created; an existing one needs --resume)
     seed: int = 0
+    # seed of the validation carve (datasets without a validation split); None = seed, so a
+    # run-to-run spread can keep one validation split while the training seed changes
+    split_seed: int | None = None
     resume: bool = False
     init_from: str | None = None  # a .keras model whose weights start training (fine-tuning)
     # --- schedule ---
@@ -141,7 +144,10 @@ HELP = {
     "split file (monuseg_all: all 30 MoNuSeg training tiles, no test), or a JSON path "
     '{"train": [ids], "val": [ids], "test": [ids]}',
     "out": "run directory; created, and an existing non-empty one is refused (see --resume)",
-    "seed": "seed of the split carving, patch sampling, augmentation and weights",
+    "seed": "seed of the split carving (unless --split-seed), patch sampling, augmentation and "
+    "weights",
+    "split_seed": "seed of the validation carve only (default: --seed); keeps the validation "
+    "images fixed across training seeds",
     "resume": "continue the interrupted run in --out with its saved options",
     "init_from": "a .keras model whose weights start training (fine-tuning; same widths)",
     "epochs": "number of epochs",

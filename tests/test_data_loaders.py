@@ -10,6 +10,7 @@ import warnings
 import numpy as np
 import pytest
 
+from mininet_tf.config import TrainConfig
 from mininet_tf.data import DATASETS, get_split, split_options, write_manifest
 from mininet_tf.data.io import DataWarning, read_fov, read_image, read_mask, read_record
 from mininet_tf.data.matching import SPLITS_DIR, carve_val, load_split_file, seeded_three_way
@@ -495,6 +496,22 @@ def test_split_file_by_name_path_or_a_clear_error(tmp_path):
     assert split_options({"seed": 3}) == {"val_fraction": 0.2, "seed": 3}
     options = split_options({"split_file": "monuseg_all", "val_fraction": 0.1, "seed": 0})
     assert options == {"val_fraction": 0.1, "seed": 0, "split_file": "monuseg_all"}
+    # The validation carve's own seed wins over the training seed; None falls back to it.
+    assert split_options({"seed": 3, "split_seed": 0})["seed"] == 0
+    assert split_options({"seed": 3, "split_seed": None})["seed"] == 3
+
+
+def test_split_seed_keeps_the_validation_images_across_training_seeds(tmp_path):
+    from mininet_tf.train import load_splits
+
+    drive = fx.make_drive(tmp_path, train_ids=tuple(range(21, 41)))
+
+    def val_ids(**options):
+        cfg = TrainConfig(dataset="drive", data_dir=str(drive), **options)
+        return [r.id for r in load_splits(cfg)["val"]]
+
+    assert val_ids(seed=1, split_seed=0) == val_ids(seed=0)
+    assert val_ids(seed=1) != val_ids(seed=0)  # without it a seed also moves the carve
 
 
 @pytest.mark.parametrize("where", ["", "MoNuSegTestData"])

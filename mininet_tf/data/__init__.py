@@ -98,8 +98,11 @@ SPLIT_FILE_DATASETS = ("stare", "chase_db1", "isic2017", "ph2", "monuseg")
 
 def split_options(config: dict) -> dict:
     """The `get_split` keyword arguments a training configuration (`TrainConfig.to_dict`, or
-    a card's ``config``) implies: ``val_fraction``, ``seed`` and, when set, ``split_file``."""
-    options = {"val_fraction": config.get("val_fraction", 0.2), "seed": config.get("seed", 0)}
+    a card's ``config``) implies: ``val_fraction``, ``seed`` (``split_seed`` when set, else
+    the training seed) and, when set, ``split_file``."""
+    seed = config.get("split_seed")
+    seed = config.get("seed", 0) if seed is None else seed
+    options = {"val_fraction": config.get("val_fraction", 0.2), "seed": seed}
     if config.get("split_file", "shipped") != "shipped":
         options["split_file"] = config["split_file"]
     return options
