@@ -115,8 +115,8 @@ def evaluate(
     threshold: float | None = None,
     json_path: str | Path | None = None,
     save_predictions: str | Path | None = None,
-    val_fraction: float = 0.2,
-    seed: int = 0,
+    val_fraction: float | None = None,
+    seed: int | None = None,
     split_file: str = "shipped",
     threads: int | None = None,
     overwrite: bool = False,
@@ -128,14 +128,21 @@ def evaluate(
     """Evaluate ``model`` on one split of a dataset; optionally write the JSON report.
     ``tta``: test-time flip averaging (None, "flip", "flip4"; `mininet_lite.tiling`);
     ``fov_width``: vessel-scale normalisation (None, "auto" or pixels; `mininet_lite.fundus`);
-    ``split_file``: which split definition (`mininet_tf.config.TrainConfig.split_file`)."""
+    ``split_file``: which split definition (`mininet_tf.config.TrainConfig.split_file`);
+    ``val_fraction``/``seed``: the validation carve; None takes the model card's (its training
+    run's carve) when the card is for ``dataset``, else 0.2 and seed 0."""
     from mininet_tf.data import get_split, split_options
     from mininet_tf.inference import load_segmenter
 
     segmenter = load_segmenter(model, threshold=threshold, threads=threads, verify=verify, tta=tta)
     card = getattr(segmenter, "card", None) or {}
     segmenter = with_fov_width(segmenter, fov_width)
-    options = {"val_fraction": val_fraction, "seed": seed, "split_file": split_file}
+    carve = card_carve(card, dataset)
+    options = {
+        "val_fraction": carve["val_fraction"] if val_fraction is None else val_fraction,
+        "seed": carve["seed"] if seed is None else seed,
+        "split_file": split_file,
+    }
     records = get_split(dataset, data_dir, split, **split_options(options))
     if not records:
         raise DataError(
@@ -175,6 +182,22 @@ def evaluate(
     if json_path is not None:
         atomic_write_json(Path(json_path), result, indent=2)
     return result
+
+
+def card_carve(card: dict, dataset: str) -> dict:
+    """The validation carve (``val_fraction``, ``seed``) of the run that trained the model,
+    when its card names ``dataset``: ``--split val`` then scores the images that selected its
+    checkpoint and threshold, even for a run with another seed. Else the defaults."""
+    from mininet_tf.data import split_options
+
+    # A .tflite card keeps its Keras card (with the run's config) under "source".
+    source = (card.get("source") or {}).get("card") or {}
+    config = card.get("config") or source.get("config") or {}
+    training = card.get("training_data") or {}
+    if config.get("dataset", training.get("dataset")) != dataset:
+        return {"val_fraction": 0.2, "seed": 0}
+    options = split_options({**training, **config})
+    return {"val_fraction": options["val_fraction"], "seed": options["seed"]}
 
 
 def card_split_file(card: dict) -> str:
@@ -218,8 +241,18 @@ def main(argv=None) -> int:
     parser.add_argument("--threshold", type=float, help="override the card's threshold")
     parser.add_argument("--json", dest="json_path", help="write the report here")
     parser.add_argument("--save-predictions", help="folder for probability/mask/overlay PNGs")
-    parser.add_argument("--val-fraction", type=float, default=0.2)
-    parser.add_argument("--seed", type=int, default=0, help="seed of the validation carve")
+    parser.add_argument(
+        "--val-fraction",
+        type=float,
+        help="validation carve fraction (default: the model card's when it names this dataset, "
+        "else 0.2)",
+    )
+    parser.add_argument(
+        "--seed",
+        type=int,
+        help="seed of the validation carve (default: the model card's, i.e. its training run's "
+        "split_seed or seed, when it names this dataset, else 0)",
+    )
     parser.add_argument("--split-file", default="shipped", help=HELP["split_file"])
     parser.add_argument("--verbose", action="store_true", help="show TensorFlow's native logs too")
     parser.add_argument("--threads", type=int, help="TFLite interpreter threads")

@@ -153,6 +153,7 @@ def build_card(
             "val_fraction": config.get("val_fraction"),
             "split_file": config.get("split_file", "shipped"),
             "seed": config.get("seed"),
+            "split_seed": config.get("split_seed"),
             "train_images": source_card.get("train_images"),
             "val_images": source_card.get("val_images"),
         },

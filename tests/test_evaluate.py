@@ -394,3 +394,34 @@ def test_split_file_selects_the_split_and_an_empty_split_is_a_clear_error(models
     with warnings.catch_warnings():
         warnings.simplefilter("error", DataWarning)  # val is not training data: no warning
         evaluate(tmp_path / "all.keras", "monuseg", tmp_path / "m", "val")
+
+
+def test_validation_carve_follows_the_model_card(models, tmp_path):
+    """``--split val`` scores the images that selected the model's checkpoint and threshold:
+    the carve (fraction, split_seed) of its training run, read from its card (a .tflite card
+    keeps it under ``source``), unless ``seed``/``val_fraction`` are given. Another dataset's
+    card leaves the defaults (0.2, seed 0)."""
+    drive = fx.make_drive(tmp_path, train_ids=tuple(range(21, 31)), test_ids=(1,))
+
+    def val_ids(**options):
+        return [r.id for r in get_split("drive", drive, "val", **options)]
+
+    default = val_ids(val_fraction=0.2, seed=0)
+    split_seed = next(s for s in range(1, 50) if val_ids(val_fraction=0.3, seed=s) != default)
+    carve = val_ids(val_fraction=0.3, seed=split_seed)
+    config = {"dataset": "drive", "seed": 0, "split_seed": split_seed, "val_fraction": 0.3}
+    base = json.loads((models / "m.json").read_text())
+    for suffix, card in (
+        (".keras", {**base, "config": config}),
+        (".tflite", {**base, "source": {"card": {"config": config}}}),
+    ):
+        shutil.copy(models / f"m{suffix}", tmp_path / f"c{suffix}")
+        write_card(tmp_path / f"c{suffix}", card)
+        scored = evaluate(tmp_path / f"c{suffix}", "drive", drive, "val")
+        assert [r["id"] for r in scored["images"]] == carve, suffix
+        explicit = evaluate(
+            tmp_path / f"c{suffix}", "drive", drive, "val", seed=0, val_fraction=0.2
+        )
+        assert [r["id"] for r in explicit["images"]] == default, suffix
+    other = evaluate(models / "m.keras", "drive", drive, "val")  # card names no dataset
+    assert [r["id"] for r in other["images"]] == default
