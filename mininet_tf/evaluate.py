@@ -184,26 +184,29 @@ def evaluate(
     return result
 
 
+def card_run(card: dict) -> dict:
+    """The options of the run that trained the model, from its card: ``training_data`` under
+    the run's ``config`` (a `.tflite` card keeps its Keras card, with the config, under
+    ``source``)."""
+    source = (card.get("source") or {}).get("card") or {}
+    config = card.get("config") or source.get("config") or {}
+    return {**(card.get("training_data") or {}), **config}
+
+
+def card_split_file(card: dict) -> str:
+    """The split file a model was trained with, from its card (Keras or `.tflite`)."""
+    return card_run(card).get("split_file", "shipped")
+
+
 def card_carve(card: dict, dataset: str) -> dict:
     """The validation carve (``val_fraction``, ``seed``) of the run that trained the model,
     when its card names ``dataset``: ``--split val`` then scores the images that selected its
     checkpoint and threshold, even for a run with another seed. Else the defaults."""
     from mininet_tf.data import split_options
 
-    # A .tflite card keeps its Keras card (with the run's config) under "source".
-    source = (card.get("source") or {}).get("card") or {}
-    config = card.get("config") or source.get("config") or {}
-    training = card.get("training_data") or {}
-    if config.get("dataset", training.get("dataset")) != dataset:
-        return {"val_fraction": 0.2, "seed": 0}
-    options = split_options({**training, **config})
+    run = card_run(card)
+    options = split_options(run if run.get("dataset") == dataset else {})
     return {"val_fraction": options["val_fraction"], "seed": options["seed"]}
-
-
-def card_split_file(card: dict) -> str:
-    """The split file a model was trained with, from its card (Keras or `.tflite`)."""
-    config = card.get("config") or {}
-    return config.get("split_file", (card.get("training_data") or {}).get("split_file", "shipped"))
 
 
 def trained_on(card: dict, dataset: str, data_dir, records, split_file: str) -> list[str]:
@@ -213,13 +216,10 @@ def trained_on(card: dict, dataset: str, data_dir, records, split_file: str) -> 
     the same split file, train and test cannot overlap, so nothing is loaded."""
     from mininet_tf.data import get_split, split_options
 
-    config = card.get("config") or {}
-    training = card.get("training_data") or {}
-    if config.get("dataset", training.get("dataset")) != dataset:
+    run = card_run(card)
+    if run.get("dataset") != dataset or card_split_file(card) == split_file:
         return []
-    if card_split_file(card) == split_file:
-        return []
-    options = split_options({**training, **config, "split_file": card_split_file(card)})
+    options = split_options({**run, "split_file": card_split_file(card)})
     try:
         train = {r.id for r in get_split(dataset, data_dir, "train", **options)}
     except DataError:
