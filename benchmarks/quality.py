@@ -314,6 +314,13 @@ def main() -> None:
         help="override the augmentation preset (ablations; data.pipeline.PRESETS)",
     )
     parser.add_argument(
+        "--widths",
+        type=int,
+        nargs="+",
+        help="override the channels per level (architecture ablations; the parameter count and "
+        "MACs per pixel land in the JSON)",
+    )
+    parser.add_argument(
         "--reuse-run",
         action="store_true",
         help="evaluate (and --ship) the finished run of this recipe in --out-dir/runs instead of "
@@ -334,6 +341,7 @@ def main() -> None:
             ("loss_alpha", args.loss_alpha),
             ("foreground_fraction", args.foreground_fraction),
             ("augment_preset", args.augment_preset),
+            ("widths", args.widths),
         )
         if v is not None
     }
@@ -342,7 +350,8 @@ def main() -> None:
 
         if args.ship:
             parser.error("--ship is for Mini-Net and its fast variant only")
-        overrides.update(architecture="unet", widths=list(DEFAULT_UNET_WIDTHS))
+        overrides.setdefault("widths", list(DEFAULT_UNET_WIDTHS))
+        overrides.update(architecture="unet")
     elif args.architecture == "mininet_fast":
         overrides.update(architecture="mininet_fast")
     command = " ".join(["python", "benchmarks/quality.py", *sys.argv[1:]])
