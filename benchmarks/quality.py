@@ -272,7 +272,8 @@ def ship_model(run_dir: Path, name: str, result: dict) -> Path:
     return dest
 
 
-def main() -> None:
+def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, dict]:
+    """The command line and the recipe overrides it asks for."""
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -326,7 +327,7 @@ def main() -> None:
         help="evaluate (and --ship) the finished run of this recipe in --out-dir/runs instead of "
         "training again (its saved options must be the recipe's)",
     )
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     overrides = {
         k: v
         for k, v in (
@@ -354,6 +355,11 @@ def main() -> None:
         overrides.update(architecture="unet")
     elif args.architecture == "mininet_fast":
         overrides.update(architecture="mininet_fast")
+    return args, overrides
+
+
+def main() -> None:
+    args, overrides = parse_args()
     command = " ".join(["python", "benchmarks/quality.py", *sys.argv[1:]])
     result = run(
         args.dataset,

@@ -10,6 +10,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
 import kfold  # noqa: E402
+import quality  # noqa: E402
 from quality import RECIPES  # noqa: E402
 
 from mininet_tf.config import TrainConfig  # noqa: E402
@@ -33,3 +34,17 @@ def test_every_recipe_runs_on_kfold_manifests(dataset, tmp_path):
 
 def test_fold_recipe_keeps_the_steps_override():
     assert kfold.fold_recipe("monuseg", 1.0, "float32", steps_per_epoch=3)["steps_per_epoch"] == 3
+
+
+def test_quality_width_override_reaches_the_recipe():
+    base = ["--dataset", "drive", "--data-dir", "d"]
+    _, overrides = quality.parse_args([*base, "--widths", "12", "16", "24", "28", "36"])
+    assert overrides == {"widths": [12, 16, 24, 28, 36]}
+    # The U-Net baseline keeps its own widths unless asked for others.
+    _, unet = quality.parse_args([*base, "--architecture", "unet"])
+    assert unet["architecture"] == "unet" and unet["widths"] != [16, 24, 30, 40]
+    _, unet = quality.parse_args([*base, "--architecture", "unet", "--widths", "8", "16"])
+    assert unet["widths"] == [8, 16]
+    # --seed moves the training seed, never the validation carve.
+    _, seeded = quality.parse_args([*base, "--seed", "2"])
+    assert seeded == {"seed": 2, "split_seed": 0}
