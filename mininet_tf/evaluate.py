@@ -216,10 +216,10 @@ def trained_on(card: dict, dataset: str, data_dir, records, split_file: str) -> 
     the same split file, train and test cannot overlap, so nothing is loaded."""
     from mininet_tf.data import get_split, split_options
 
-    run = card_run(card)
-    if run.get("dataset") != dataset or card_split_file(card) == split_file:
+    run = {"split_file": "shipped", **card_run(card)}
+    if run.get("dataset") != dataset or run["split_file"] == split_file:
         return []
-    options = split_options({**run, "split_file": card_split_file(card)})
+    options = split_options(run)
     try:
         train = {r.id for r in get_split(dataset, data_dir, "train", **options)}
     except DataError:
