@@ -48,3 +48,25 @@ def test_quality_width_override_reaches_the_recipe():
     # --seed moves the training seed, never the validation carve.
     _, seeded = quality.parse_args([*base, "--seed", "2"])
     assert seeded == {"seed": 2, "split_seed": 0}
+
+
+def test_quality_fine_tuning_overrides_reach_training(monkeypatch, tmp_path):
+    import mininet_tf.train
+
+    class Started(Exception):
+        pass
+
+    def fake_train(cfg):
+        raise Started(cfg)
+
+    monkeypatch.setattr(mininet_tf.train, "train", fake_train)
+    args, overrides = quality.parse_args(
+        ["--dataset", "drive", "--data-dir", "d", "--learning-rate", "0.001"]
+        + ["--init-from", "mininet_tf/pretrained/mininet_fundus.keras"]
+    )
+    with pytest.raises(Started) as started:
+        quality.run("drive", str(tmp_path), tmp_path, ship=False, **overrides)
+    cfg = started.value.args[0]
+    # A zoo path is read relative to the project, wherever the benchmark is started from.
+    assert cfg.init_from == str(quality.ROOT / "mininet_tf/pretrained/mininet_fundus.keras")
+    assert cfg.learning_rate == 0.001 and cfg.epochs == RECIPES["drive"]["epochs"]

@@ -85,6 +85,22 @@ def test_recorded_test_figures_are_consistent_with_each_other(name):
     assert figures["per_image"]["iou"] <= figures["per_image"]["f1"]
 
 
+@pytest.mark.parametrize("name", SHIPPED)
+def test_a_fine_tuned_model_names_the_zoo_model_it_started_from(name):
+    """A recipe that fine-tunes starts from a shipped model the user has (so it can be re-run),
+    of the same architecture and widths, and the model it started from is no fine-tune itself."""
+    init_from = mininet_tf.pretrained_card(name)["config"].get("init_from")
+    if init_from is None:
+        return
+    source = PRETRAINED_DIR.parents[1] / init_from
+    assert source.parent == PRETRAINED_DIR and source.is_file(), init_from
+    parent = mininet_tf.pretrained_card(source.stem.removeprefix("mininet_"))["config"]
+    config = mininet_tf.pretrained_card(name)["config"]
+    for key in ("architecture", "widths", "expansion", "dmres_scales", "upsampling"):
+        assert parent[key] == config[key], key
+    assert parent.get("init_from") is None
+
+
 def test_unknown_name_is_a_clear_error():
     with pytest.raises(ValueError, match="shipped"):
         mininet_tf.load_pretrained("nope")
