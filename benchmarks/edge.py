@@ -24,8 +24,11 @@ For the pretrained `mininet_tf/pretrained/mininet_<dataset>.keras` (or ``--model
    measures quality only (the graph, hence the latency, is the same for every dataset).
 
 Writes ``benchmarks/results/edge_<dataset>.json`` and ``.md`` (tables for docs/benchmarks.md);
-models go to ``benchmarks/results/edge/<dataset>/``. ``--ship`` copies the QAT int8 and the
-float16 files with their cards to ``tflite/models/mininet_<dataset>_{int8,float16}.tflite``.
+models go to ``benchmarks/results/edge/<dataset>/``. ``--ship`` copies an int8 file and the
+float16 file with their cards to ``tflite/models/mininet_<dataset>_{int8,float16}.tflite``; the
+int8 file is the QAT or the post-training one, whichever scores the higher pooled F1 on the
+validation split as served (``--ship-int8 val``, the default; the test split never chooses),
+and its card records the choice (``int8_selection``).
 """
 
 from __future__ import annotations
@@ -35,7 +38,6 @@ import json
 import os
 import platform
 import resource
-import shutil
 import subprocess
 import sys
 import time
@@ -268,6 +270,63 @@ def quality_rows(model_path, files: dict, data_dir, dataset, export_policy) -> l
     return rows
 
 
+INT8_LABELS = {"qat": "int8 QAT", "ptq": "int8 PTQ"}
+
+
+def choose_int8(files: dict, dataset: str, data_dir, rule: str) -> dict:
+    """Which int8 file to ship: ``qat``, ``ptq``, or ``val``: the one with the higher pooled F1
+    on the validation split, each as served (its card's threshold and resampling), ties to QAT.
+    QAT usually wins, but its short fine-tune can also cost more than calibration alone."""
+    if rule != "val":
+        return {"rule": f"--ship-int8 {rule}", "shipped": INT8_LABELS[rule]}
+    from mininet_tf.evaluate import evaluate
+
+    scores = {
+        label: evaluate(files[label], dataset, data_dir, "val")["pooled"]["f1"]
+        for label in INT8_LABELS.values()
+    }
+    shipped = max(scores, key=lambda label: (scores[label], label == "int8 QAT"))
+    return {
+        "rule": "higher pooled f1 on the validation split as served, at each file's card "
+        "threshold; ties to QAT",
+        "val_f1": scores,
+        "shipped": shipped,
+    }
+
+
+def renamed_model(data: bytes, card: dict, stem: str) -> tuple[bytes, dict]:
+    """The model and card under another file name: the embedded metadata names the file
+    (`mininet_tf.metadata`), so a file shipped as ``<stem>.tflite`` is stamped again."""
+    from mininet_tf.metadata import card_facts, sha256_bytes, stamp
+
+    data, entry = stamp(data, stem, **card_facts(card))
+    return data, {**card, "sha256": sha256_bytes(data), "size_bytes": len(data), "metadata": entry}
+
+
+def ship_files(files: dict, name: str, selection: dict, dest: Path) -> None:
+    """Copy the chosen int8 file and the float16 file with their cards into ``dest``."""
+    from mininet_tf.data.records import atomic_write_bytes
+    from mininet_tf.inference import write_card
+
+    dest.mkdir(parents=True, exist_ok=True)
+    for label, target in (
+        (selection["shipped"], dest / f"mininet_{name}_int8.tflite"),
+        ("float16", dest / f"mininet_{name}_float16.tflite"),
+    ):
+        src = Path(files[label])
+        data = src.read_bytes()
+        card = json.loads(src.with_suffix(".json").read_text())
+        if target.stem != src.stem:
+            data, card = renamed_model(data, card, target.stem)
+        card["model_file"] = target.name
+        if label in INT8_LABELS.values():
+            card["int8_selection"] = selection
+        # The card first: an interrupted copy leaves a file its card does not describe, which
+        # loading refuses (sha256), rather than a model that silently lacks its new card.
+        write_card(target, card)
+        atomic_write_bytes(target, data)
+
+
 def run(args) -> dict:
     sys.path[:0] = [str(ROOT), str(ROOT / "tflite")]
     from mininet_lite.tiling import InputPolicy
@@ -426,13 +485,11 @@ def run(args) -> dict:
                 print(json.dumps(row), flush=True)
     timings["latency runs"] = time.time() - t0
 
+    selection = None
     if args.ship:
-        dest = ROOT / "tflite" / "models"
-        dest.mkdir(parents=True, exist_ok=True)
-        for src in (qat_path, files["float16"]):
-            target = dest / src.name
-            shutil.copyfile(src, target)
-            shutil.copyfile(src.with_suffix(".json"), target.with_suffix(".json"))
+        selection = choose_int8(files, dataset, args.data_dir, args.ship_int8)
+        print(f"int8 file to ship: {json.dumps(selection)}", flush=True)
+        ship_files(files, name, selection, ROOT / "tflite" / "models")
 
     from mininet_tf.modelcard import tool_versions
 
@@ -443,6 +500,7 @@ def run(args) -> dict:
         "export_size": list(size),
         "evaluated_split": evaluated_split(card),
         "qat": json.loads(qat_path.with_suffix(".json").read_text())["qat"],
+        "int8_selection": selection,
         "quality": quality,
         "latency": latency,
         "tflite_runtime": tflite_runtime_version,
@@ -476,13 +534,18 @@ def markdown(result: dict) -> str:
         "| model | file | bytes | threshold | F1 (=Dice) | IoU | AUC | per-image F1 | dF1 vs Keras |",
         "|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
+    selection = result.get("int8_selection") or {}
     for r in result["quality"]:
         tq = f" (q>={r['threshold_quantized']})" if r.get("threshold_quantized") is not None else ""
+        shipped = " (shipped)" if r["model"] == selection.get("shipped") else ""
         lines.append(
-            f"| {r['model']} | {r['file']} | {r['size_bytes']:,} | {r['threshold']:.2f}{tq} | "
+            f"| {r['model']}{shipped} | {r['file']} | {r['size_bytes']:,} | {r['threshold']:.2f}{tq} | "
             f"{r['f1']:.4f} | {r['iou']:.4f} | {r['auc']:.4f} | {r['per_image_f1']:.4f} | "
             f"{r['delta_f1_vs_keras']:+.4f} |"
         )
+    if selection.get("val_f1"):
+        scores = ", ".join(f"{k} {v:.4f}" for k, v in selection["val_f1"].items())
+        lines += ["", f"int8 file shipped: {selection['shipped']} (validation F1: {scores})."]
     lines += [
         "",
         f"#### {result['dataset']}: latency (median wall ms per image; 1-thread CPU ms; "
@@ -572,7 +635,14 @@ def main(argv=None) -> int:
         "--skip-latency", action="store_true", help="quality (and --ship) only, no latency"
     )
     parser.add_argument(
-        "--ship", action="store_true", help="copy QAT int8 + float16 to tflite/models"
+        "--ship", action="store_true", help="copy an int8 file + float16 to tflite/models"
+    )
+    parser.add_argument(
+        "--ship-int8",
+        choices=("val", "qat", "ptq"),
+        default="val",
+        help="which int8 file --ship copies: val (the QAT or post-training file, whichever "
+        "scores higher on the validation split), or always qat or ptq",
     )
     args = parser.parse_args(argv)
     if args.worker:

@@ -70,3 +70,55 @@ def test_quality_fine_tuning_overrides_reach_training(monkeypatch, tmp_path):
     # A zoo path is read relative to the project, wherever the benchmark is started from.
     assert cfg.init_from == str(quality.ROOT / "mininet_tf/pretrained/mininet_fundus.keras")
     assert cfg.learning_rate == 0.001 and cfg.epochs == RECIPES["drive"]["epochs"]
+
+
+@pytest.mark.parametrize(
+    ("qat_f1", "ptq_f1", "shipped"),
+    [(0.80, 0.81, "int8 PTQ"), (0.81, 0.80, "int8 QAT"), (0.80, 0.80, "int8 QAT")],
+)
+def test_edge_ships_the_int8_file_that_wins_on_validation(
+    monkeypatch, tmp_path, qat_f1, ptq_f1, shipped
+):
+    import json
+
+    import edge
+
+    import mininet_tf.evaluate
+
+    files = {}
+    for label, stem, f1 in (
+        ("int8 QAT", "m_int8", qat_f1),
+        ("int8 PTQ", "m_int8_ptq", ptq_f1),
+        ("float16", "m_float16", None),
+    ):
+        path = tmp_path / "work" / f"{stem}.tflite"
+        path.parent.mkdir(exist_ok=True)
+        path.write_bytes(stem.encode())
+        path.with_suffix(".json").write_text(json.dumps({"model_file": path.name, "f1": f1}))
+        files[label] = path
+    calls = []
+
+    def fake_evaluate(model, dataset, data_dir, split):
+        calls.append(split)
+        return {"pooled": {"f1": json.loads(Path(model).with_suffix(".json").read_text())["f1"]}}
+
+    monkeypatch.setattr(mininet_tf.evaluate, "evaluate", fake_evaluate)
+    # The real stamping needs a real model (tests/test_metadata.py); here: the new name only.
+    monkeypatch.setattr(
+        edge,
+        "renamed_model",
+        lambda data, card, stem: (data, {**card, "stamped_as": stem}),
+    )
+    selection = edge.choose_int8(files, "drive", "d", "val")
+    assert calls == ["val", "val"]  # the test split never chooses
+    assert selection["shipped"] == shipped
+    dest = tmp_path / "models"
+    edge.ship_files(files, "drive", selection, dest)
+    # Shipped under the int8 name, whichever it is, with a card that says so.
+    int8 = dest / "mininet_drive_int8.tflite"
+    assert int8.read_bytes() == files[shipped].read_bytes()
+    card = json.loads(int8.with_suffix(".json").read_text())
+    assert card["model_file"] == int8.name and card["int8_selection"]["shipped"] == shipped
+    assert card["stamped_as"] == int8.stem
+    assert (dest / "mininet_drive_float16.tflite").read_bytes() == b"m_float16"
+    assert edge.choose_int8(files, "drive", "d", "ptq")["shipped"] == "int8 PTQ"
