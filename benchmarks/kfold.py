@@ -54,14 +54,16 @@ def fold_recipe(
     """The dataset's quality recipe as `TrainConfig` options for one fold's manifest run.
 
     Shortened to ``budget`` of its epochs. What the folds decide is dropped: the dataset, its
-    split (file or validation fraction) and the augmentation preset under comparison.
+    split (file or validation fraction) and the augmentation preset under comparison; and a
+    fine-tune's starting model (CHASE_DB1's starts from the joint fundus model, which was
+    trained on every fold's images: its held-out folds would not be held out).
     """
     recipe = dict(RECIPES[dataset])
     recipe["epochs"] = max(1, round(recipe["epochs"] * budget))
     recipe["precision"] = precision
     if steps_per_epoch:
         recipe["steps_per_epoch"] = steps_per_epoch
-    for drop in ("dataset", "split_file", "val_fraction", "augment_preset"):
+    for drop in ("dataset", "split_file", "val_fraction", "augment_preset", "init_from"):
         recipe.pop(drop, None)
     return recipe
 

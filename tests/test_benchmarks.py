@@ -30,6 +30,8 @@ def test_every_recipe_runs_on_kfold_manifests(dataset, tmp_path):
     assert cfg.dataset == "manifest"
     assert cfg.epochs == max(1, round(RECIPES[dataset]["epochs"] * 0.2))
     assert cfg.precision == "mixed_bfloat16"
+    # A fold never starts from a model that saw its held-out images.
+    assert cfg.init_from is None
 
 
 def test_fold_recipe_keeps_the_steps_override():
