@@ -294,19 +294,11 @@ def choose_int8(files: dict, dataset: str, data_dir, rule: str) -> dict:
     }
 
 
-def renamed_model(data: bytes, card: dict, stem: str) -> tuple[bytes, dict]:
-    """The model and card under another file name: the embedded metadata names the file
-    (`mininet_tf.metadata`), so a file shipped as ``<stem>.tflite`` is stamped again."""
-    from mininet_tf.metadata import card_facts, sha256_bytes, stamp
-
-    data, entry = stamp(data, stem, **card_facts(card))
-    return data, {**card, "sha256": sha256_bytes(data), "size_bytes": len(data), "metadata": entry}
-
-
 def ship_files(files: dict, name: str, selection: dict, dest: Path) -> None:
     """Copy the chosen int8 file and the float16 file with their cards into ``dest``."""
     from mininet_tf.data.records import atomic_write_bytes
     from mininet_tf.inference import write_card
+    from mininet_tf.metadata import stamped_model
 
     dest.mkdir(parents=True, exist_ok=True)
     for label, target in (
@@ -316,8 +308,8 @@ def ship_files(files: dict, name: str, selection: dict, dest: Path) -> None:
         src = Path(files[label])
         data = src.read_bytes()
         card = json.loads(src.with_suffix(".json").read_text())
-        if target.stem != src.stem:
-            data, card = renamed_model(data, card, target.stem)
+        if target.stem != src.stem:  # the embedded metadata names the file
+            data, card = stamped_model(data, target.stem, card)
         card["model_file"] = target.name
         if label in INT8_LABELS.values():
             card["int8_selection"] = selection

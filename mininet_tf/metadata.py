@@ -148,6 +148,18 @@ def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def stamped_model(data: bytes, stem: str, card: dict) -> tuple[bytes, dict]:
+    """``data`` stamped as the model ``<stem>.tflite`` (its metadata names the file) and its
+    card updated to describe the stamped bytes."""
+    stamped, entry = stamp(data, stem, **card_facts(card))
+    return stamped, {
+        **card,
+        "sha256": sha256_bytes(stamped),
+        "size_bytes": len(stamped),
+        "metadata": entry,
+    }
+
+
 def stamp_file(path: str | Path) -> bool:
     """Stamp ``path`` in place and update its card; False if it was already stamped.
 
@@ -166,21 +178,15 @@ def stamp_file(path: str | Path) -> bool:
     if not card:
         raise MetadataError(f"{path}: no model card {card_path(path).name} beside it")
     data = path.read_bytes()
-    stamped, entry = stamp(data, path.stem, **card_facts(card))
+    stamped, new_card = stamped_model(data, path.stem, card)
     recorded = card.get("sha256")
     # The interrupted run left the unstamped model: any other file is not the card's.
-    interrupted = read_metadata(data) is None and recorded == sha256_bytes(stamped)
+    interrupted = read_metadata(data) is None and recorded == new_card["sha256"]
     if recorded != sha256_bytes(data) and not interrupted:
         raise MetadataError(
             f"{path}: sha256 {sha256_bytes(data)[:16]}... is not the one its card records "
             f"({str(recorded)[:16]}...): the card describes another file; not stamped"
         )
-    new_card = {
-        **card,
-        "sha256": sha256_bytes(stamped),
-        "size_bytes": len(stamped),
-        "metadata": entry,
-    }
     if stamped == data and new_card == card:
         return False
     write_card(path, new_card)

@@ -107,9 +107,9 @@ def test_edge_ships_the_int8_file_that_wins_on_validation(
     monkeypatch.setattr(mininet_tf.evaluate, "evaluate", fake_evaluate)
     # The real stamping needs a real model (tests/test_metadata.py); here: the new name only.
     monkeypatch.setattr(
-        edge,
-        "renamed_model",
-        lambda data, card, stem: (data, {**card, "stamped_as": stem}),
+        mininet_tf.metadata,
+        "stamped_model",
+        lambda data, stem, card: (data, {**card, "stamped_as": stem}),
     )
     selection = edge.choose_int8(files, "drive", "d", "val")
     assert calls == ["val", "val"]  # the test split never chooses
