@@ -343,7 +343,8 @@ def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, dict]
     parser.add_argument(
         "--init-from",
         help="override: a .keras model of the same widths whose weights start training "
-        "(fine-tuning, e.g. mininet_tf/pretrained/mininet_fundus.keras)",
+        "(fine-tuning, e.g. mininet_tf/pretrained/mininet_fundus.keras), or 'none': a "
+        "fine-tuning recipe (CHASE_DB1's) trained from scratch",
     )
     parser.add_argument(
         "--reuse-run",
@@ -372,6 +373,8 @@ def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, dict]
         )
         if v is not None
     }
+    if overrides.get("init_from", "").lower() == "none":
+        overrides["init_from"] = None
     if args.architecture == "unet":
         from mininet_tf.baselines import DEFAULT_UNET_WIDTHS
 

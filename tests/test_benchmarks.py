@@ -74,6 +74,25 @@ def test_quality_fine_tuning_overrides_reach_training(monkeypatch, tmp_path):
     assert cfg.learning_rate == 0.001 and cfg.epochs == RECIPES["drive"]["epochs"]
 
 
+def test_quality_init_from_none_trains_a_fine_tuning_recipe_from_scratch(monkeypatch, tmp_path):
+    import mininet_tf.train
+
+    class Started(Exception):
+        pass
+
+    def fake_train(cfg):
+        raise Started(cfg)
+
+    monkeypatch.setattr(mininet_tf.train, "train", fake_train)
+    assert RECIPES["chase_db1"]["init_from"]  # the recipe fine-tunes
+    base = ["--dataset", "chase_db1", "--data-dir", "d"]
+    _, overrides = quality.parse_args([*base, "--init-from", "none"])
+    assert overrides == {"init_from": None}
+    with pytest.raises(Started) as started:
+        quality.run("chase_db1", str(tmp_path), tmp_path, ship=False, **overrides)
+    assert started.value.args[0].init_from is None
+
+
 @pytest.mark.parametrize(
     ("qat_f1", "ptq_f1", "shipped"),
     [(0.80, 0.81, "int8 PTQ"), (0.81, 0.80, "int8 QAT"), (0.80, 0.80, "int8 QAT")],
