@@ -341,6 +341,11 @@ def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, dict]
         "--learning-rate", type=float, help="override the initial learning rate (ablations)"
     )
     parser.add_argument(
+        "--split-file",
+        help="override the split definition (a shipped split's name, e.g. chase_db1_subjects, "
+        "or a .json path; datasets without an official split)",
+    )
+    parser.add_argument(
         "--init-from",
         help="override: a .keras model of the same widths whose weights start training "
         "(fine-tuning, e.g. mininet_tf/pretrained/mininet_fundus.keras), or 'none': a "
@@ -369,6 +374,7 @@ def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, dict]
             ("augment_preset", args.augment_preset),
             ("widths", args.widths),
             ("learning_rate", args.learning_rate),
+            ("split_file", args.split_file),
             ("init_from", args.init_from),
         )
         if v is not None

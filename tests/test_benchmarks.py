@@ -88,6 +88,8 @@ def test_quality_init_from_none_trains_a_fine_tuning_recipe_from_scratch(monkeyp
     base = ["--dataset", "chase_db1", "--data-dir", "d"]
     _, overrides = quality.parse_args([*base, "--init-from", "none"])
     assert overrides == {"init_from": None}
+    _, subjects = quality.parse_args([*base, "--split-file", "chase_db1_subjects"])
+    assert subjects == {"split_file": "chase_db1_subjects"}
     with pytest.raises(Started) as started:
         quality.run("chase_db1", str(tmp_path), tmp_path, ship=False, **overrides)
     assert started.value.args[0].init_from is None
@@ -105,6 +107,7 @@ def test_edge_ships_the_int8_file_that_wins_on_validation(
     import edge
 
     import mininet_tf.evaluate
+    import mininet_tf.metadata
 
     files = {}
     for label, stem, f1 in (

@@ -279,6 +279,21 @@ def test_chase_db1(tmp_path):
         get_split("chase_db1", tmp_path, "all", annotator="2nd", derive_fov=False)
 
 
+def test_chase_db1_subject_split_keeps_both_eyes_of_a_child_together(tmp_path):
+    """``split_file="chase_db1_subjects"``: validation is two whole children of the training
+    ten; the test children are the shipped split's."""
+    fx.make_chase(tmp_path)
+    kw = {"split_file": "chase_db1_subjects", "derive_fov": False}
+    parts = {s: ids(get_split("chase_db1", tmp_path, s, **kw)) for s in ("train", "val", "test")}
+    assert {s: len(v) for s, v in parts.items()} == {"train": 16, "val": 4, "test": 8}
+    assert parts["test"] == fx.CHASE_IDS[20:]
+    children = {s: {i[:8] for i in v} for s, v in parts.items()}  # "Image_05" of "Image_05L"
+    assert len(children["val"]) == 2
+    assert not children["val"] & children["train"] and not children["test"] & children["train"]
+    # The val_fraction / seed carve does not apply when the split file lists validation.
+    assert ids(get_split("chase_db1", tmp_path, "val", seed=3, **kw)) == parts["val"]
+
+
 # ------------------------------------------------------------------------------------------
 # ISIC
 # ------------------------------------------------------------------------------------------
