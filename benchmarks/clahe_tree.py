@@ -31,20 +31,10 @@ sys.path.insert(0, str(ROOT))
 
 #: Which files of each dataset's official layout are photographs (the rest is copied).
 PHOTOS = {
-    "drive": "*/images/*.tif",
-    "chase_db1": "Image_[0-9][0-9][LR].jpg",
-    "stare": "stare-images/im*.ppm.gz",
+    "drive": "**/images/*.tif",
+    "chase_db1": "**/Image_[0-9][0-9][LR].jpg",
+    "stare": "**/stare-images/im*.ppm.gz",
 }
-
-
-def read_rgb(path: Path) -> np.ndarray:
-    import gzip
-
-    from PIL import Image
-
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rb") as f:
-        return np.asarray(Image.open(f).convert("RGB"))
 
 
 def write_rgb(path: Path, rgb: np.ndarray) -> None:
@@ -91,7 +81,7 @@ def seed_fov_cache(path: Path, fov: np.ndarray, cache_dir: Path) -> Path:
 
 
 def main(argv=None) -> int:
-    from mininet_tf.data.io import default_cache_dir, derive_fov
+    from mininet_tf.data.io import default_cache_dir, derive_fov, read_image
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", required=True, choices=sorted(PHOTOS))
@@ -100,22 +90,23 @@ def main(argv=None) -> int:
     parser.add_argument("--keep-rim", type=int, default=0)
     parser.add_argument("--fov-from-original", action="store_true")
     args = parser.parse_args(argv)
-    if args.dst.exists():
-        raise SystemExit(f"{args.dst}: exists; choose a new directory")
-    shutil.copytree(args.src, args.dst)
-    photos = sorted(args.dst.glob(PHOTOS[args.dataset]))
-    if not photos:
-        raise SystemExit(f"{args.src}: no {args.dataset} photographs ({PHOTOS[args.dataset]})")
     if args.fov_from_original and args.dataset == "drive":
         parser.error("--fov-from-original: DRIVE ships FOV masks (copied as they are)")
+    if args.dst.exists():
+        raise SystemExit(f"{args.dst}: exists; choose a new directory")
+    pattern = PHOTOS[args.dataset]
+    if not any(args.src.glob(pattern)):
+        raise SystemExit(f"{args.src}: no {args.dataset} photographs ({pattern})")
+    shutil.copytree(args.src, args.dst)
+    photos = sorted(args.dst.glob(pattern))
     worst = 0
     for path in photos:
-        rgb = read_rgb(path)
+        rgb = read_image(path)
         write_rgb(path, equalise(rgb, args.keep_rim))
         if args.fov_from_original:
             seed_fov_cache(path, derive_fov(rgb), default_cache_dir(f"{args.dataset}_fov"))
         if args.keep_rim:  # as read back (JPEG is lossy)
-            worst = max(worst, int(np.sum(derive_fov(rgb) != derive_fov(read_rgb(path)))))
+            worst = max(worst, int(np.sum(derive_fov(rgb) != derive_fov(read_image(path)))))
     print(f"{len(photos)} photographs equalised in {args.dst}")
     if args.keep_rim:
         print(f"derived FOV: at most {worst} pixels differ from the original's")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
@@ -14,6 +15,7 @@ import quality  # noqa: E402
 from quality import RECIPES  # noqa: E402
 
 from mininet_tf.config import TrainConfig  # noqa: E402
+from mininet_tf.data import get_split  # noqa: E402
 
 
 @pytest.mark.parametrize("dataset", sorted(RECIPES))
@@ -146,3 +148,44 @@ def test_edge_ships_the_int8_file_that_wins_on_validation(
     assert card["stamped_as"] == int8.stem
     assert (dest / "mininet_drive_float16.tflite").read_bytes() == b"m_float16"
     assert edge.choose_int8(files, "drive", "d", "ptq")["shipped"] == "int8 PTQ"
+
+
+def test_clahe_tree_equalises_photographs_only_and_keeps_the_fov(monkeypatch, tmp_path):
+    import clahe_tree
+
+    try:  # tests/ may or may not be a package
+        from tests import fixtures_data as fx
+    except ImportError:  # pragma: no cover
+        import fixtures_data as fx
+    from mininet_tf.data.io import read_fov
+
+    # Equalisation raises local contrast of a low-contrast photograph, shape and dtype kept.
+    rng = np.random.default_rng(0)
+    dull = np.clip(120 + rng.normal(0, 4, (64, 64, 3)), 0, 255).astype(np.uint8)
+    out = clahe_tree.equalise(dull)
+    assert out.shape == dull.shape and out.dtype == np.uint8
+    assert out.astype(float).std() > 1.5 * dull.astype(float).std()
+
+    monkeypatch.setenv("MININET_CACHE_DIR", str(tmp_path / "cache"))
+    src, dst = tmp_path / "src", tmp_path / "dst"
+    fx.make_chase(src)
+    args = ["--dataset", "chase_db1", "--src", str(src), "--dst", str(dst)]
+    assert clahe_tree.main([*args, "--keep-rim", "2", "--fov-from-original"]) == 0
+    for label in sorted(src.rglob("*HO.png")):  # labels copied byte for byte
+        assert (dst / label.relative_to(src)).read_bytes() == label.read_bytes()
+    before = get_split("chase_db1", src, "all")
+    after = get_split("chase_db1", dst, "all")
+    assert [r.id for r in before] == [r.id for r in after]
+    changed = 0
+    for a, b in zip(before, after, strict=True):
+        assert (read_fov(a.fov) == read_fov(b.fov)).all()  # the metrics count the same pixels
+        changed += a.image.read_bytes() != b.image.read_bytes()
+    assert changed == len(before)
+    with pytest.raises(SystemExit, match="exists"):  # never writes into an existing tree
+        clahe_tree.main(args)
+    drive = ["--dataset", "drive", "--src", str(src), "--dst", str(tmp_path / "d")]
+    with pytest.raises(SystemExit, match="no drive photographs"):
+        clahe_tree.main(drive)
+    with pytest.raises(SystemExit):  # DRIVE ships its FOV masks
+        clahe_tree.main([*drive, "--fov-from-original"])
+    assert not (tmp_path / "d").exists()  # refused before anything is written
