@@ -54,16 +54,21 @@ def test_quality_width_override_reaches_the_recipe():
     assert seeded == {"seed": 2, "split_seed": 0}
 
 
-def test_quality_fine_tuning_overrides_reach_training(monkeypatch, tmp_path):
-    import mininet_tf.train
+class Started(Exception):
+    """Raised with the TrainConfig in place of training (`training_starts`)."""
 
-    class Started(Exception):
-        pass
+
+@pytest.fixture
+def training_starts(monkeypatch):
+    import mininet_tf.train
 
     def fake_train(cfg):
         raise Started(cfg)
 
     monkeypatch.setattr(mininet_tf.train, "train", fake_train)
+
+
+def test_quality_fine_tuning_overrides_reach_training(training_starts, tmp_path):
     args, overrides = quality.parse_args(
         ["--dataset", "drive", "--data-dir", "d", "--learning-rate", "0.001"]
         + ["--init-from", "mininet_tf/pretrained/mininet_fundus.keras"]
@@ -76,16 +81,7 @@ def test_quality_fine_tuning_overrides_reach_training(monkeypatch, tmp_path):
     assert cfg.learning_rate == 0.001 and cfg.epochs == RECIPES["drive"]["epochs"]
 
 
-def test_quality_init_from_none_trains_a_fine_tuning_recipe_from_scratch(monkeypatch, tmp_path):
-    import mininet_tf.train
-
-    class Started(Exception):
-        pass
-
-    def fake_train(cfg):
-        raise Started(cfg)
-
-    monkeypatch.setattr(mininet_tf.train, "train", fake_train)
+def test_quality_init_from_none_trains_a_fine_tuning_recipe_from_scratch(training_starts, tmp_path):
     assert RECIPES["chase_db1"]["init_from"]  # the recipe fine-tunes
     base = ["--dataset", "chase_db1", "--data-dir", "d"]
     _, overrides = quality.parse_args([*base, "--init-from", "none"])
