@@ -72,12 +72,9 @@ def equalise(rgb: np.ndarray, keep_rim: int = 0) -> np.ndarray:
 
 def seed_fov_cache(path: Path, fov: np.ndarray, cache_dir: Path) -> Path:
     """Write ``fov`` where `mininet_tf.data.io.cached_fov` looks for ``path``'s FOV."""
-    from mininet_tf.data.io import cached_fov, write_mask_png
+    from mininet_tf.data.io import fov_cache_path, write_mask_png
 
-    # cached_fov names the entry; an entry derived from the copy is replaced.
-    target = cached_fov(path, cache_dir)
-    write_mask_png(target, fov)
-    return target
+    return write_mask_png(fov_cache_path(path, cache_dir), fov)
 
 
 def main(argv=None) -> int:
@@ -103,10 +100,11 @@ def main(argv=None) -> int:
     for path in photos:
         rgb = read_image(path)
         write_rgb(path, equalise(rgb, args.keep_rim))
+        fov = derive_fov(rgb) if args.fov_from_original or args.keep_rim else None
         if args.fov_from_original:
-            seed_fov_cache(path, derive_fov(rgb), default_cache_dir(f"{args.dataset}_fov"))
+            seed_fov_cache(path, fov, default_cache_dir(f"{args.dataset}_fov"))
         if args.keep_rim:  # as read back (JPEG is lossy)
-            worst = max(worst, int(np.sum(derive_fov(rgb) != derive_fov(read_image(path)))))
+            worst = max(worst, int(np.sum(fov != derive_fov(read_image(path)))))
     print(f"{len(photos)} photographs equalised in {args.dst}")
     if args.keep_rim:
         print(f"derived FOV: at most {worst} pixels differ from the original's")

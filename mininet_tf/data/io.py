@@ -356,16 +356,21 @@ def derive_fov(image: np.ndarray, *, erode_px: int = 3) -> np.ndarray:
     return fov.astype(np.uint8)
 
 
+def fov_cache_path(image_path: str | Path, cache_dir: str | Path) -> Path:
+    """Where `cached_fov` keeps the derived FOV mask of ``image_path`` (it may not exist yet)."""
+    image_path = Path(image_path)
+    stem = (split_image_name(image_path) or (image_path.stem, ""))[0]
+    digest = sha256_file(image_path)[:16]
+    return Path(cache_dir).expanduser() / f"{stem}_{digest}_fov{FOV_ALGORITHM_VERSION}.png"
+
+
 def cached_fov(image_path: str | Path, cache_dir: str | Path) -> Path:
     """Path of the derived FOV mask of ``image_path`` in ``cache_dir``, computed on first use.
 
     The cache file name holds the image stem, the first 16 hex digits of the image's sha256
     and the algorithm version, so a changed image or algorithm never reuses a stale mask.
     """
-    image_path = Path(image_path)
-    stem = (split_image_name(image_path) or (image_path.stem, ""))[0]
-    digest = sha256_file(image_path)[:16]
-    out = Path(cache_dir).expanduser() / f"{stem}_{digest}_fov{FOV_ALGORITHM_VERSION}.png"
+    out = fov_cache_path(image_path, cache_dir)
     if not out.is_file():
         write_mask_png(out, derive_fov(read_image(image_path)))
     return out
